@@ -1,0 +1,266 @@
+//===- PlanEmitter.cpp - mpc dialect -> executable plan (.mpcp) -----------===//
+
+#include "compiler/plan/PlanEmitter.h"
+
+#include "core/plan_writer.h"
+#include "dialects/mpc/MpcOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+namespace rt = mpc::rt;
+
+namespace mpc {
+namespace {
+
+std::string locationName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (auto n = locationName(inner); !n.empty())
+        return n;
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  loc.print(os);
+  return s;
+}
+
+rt::DType toDType(Type t) {
+  if (t.isF32()) return rt::DType::kF32;
+  if (t.isF16()) return rt::DType::kF16;
+  if (t.isBF16()) return rt::DType::kBF16;
+  if (t.isF64()) return rt::DType::kF64;
+  if (isa<Float8E4M3FNType>(t)) return rt::DType::kF8E4M3FN;
+  if (isa<Float8E5M2Type>(t)) return rt::DType::kF8E5M2;
+  if (t.isInteger(1)) return rt::DType::kBool;
+  if (t.isInteger(8)) return rt::DType::kI8;
+  if (t.isInteger(32)) return rt::DType::kI32;
+  if (t.isInteger(64)) return rt::DType::kI64;
+  return rt::DType::kInvalid;
+}
+
+class Emitter {
+public:
+  explicit Emitter(ModuleOp module) : module(module) {}
+  LogicalResult run(func::FuncOp func, StringRef path, PlanStats *stats);
+  std::string error;
+
+private:
+  LogicalResult fail(Operation *op, const Twine &message) {
+    if (error.empty())
+      error = "op '" + op->getName().getStringRef().str() + "' at '" +
+              locationName(op->getLoc()) + "': " + message.str();
+    return failure();
+  }
+  FailureOr<int32_t> tensorFor(Operation *op, Value v, StringRef name, rt::Storage storage,
+                               const void *data = nullptr);
+  FailureOr<int32_t> dataTensor(Operation *op, StringRef name, ElementsAttr value,
+                                rt::Storage storage);
+  LogicalResult kernel(Operation *op);
+  LogicalResult convertAttr(Operation *op, NamedAttribute attr, std::vector<rt::Attr> &out);
+
+  ModuleOp module;
+  rt::PlanWriter writer;
+  llvm::DenseMap<Value, int32_t> ids;
+  llvm::StringMap<int32_t> globals;
+  uint64_t constantBytes = 0;
+};
+
+FailureOr<int32_t> Emitter::tensorFor(Operation *op, Value v, StringRef name,
+                                      rt::Storage storage, const void *data) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !type.hasStaticShape())
+    return fail(op, "value has no static tensor type");
+  rt::DType dtype = toDType(type.getElementType());
+  if (dtype == rt::DType::kInvalid)
+    return fail(op, "element type is not supported by the runtime");
+  std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  int32_t id = writer.addTensor(name.str(), dtype, shape, storage, data);
+  ids[v] = id;
+  return id;
+}
+
+/// Bytes of a constant in the runtime's layout (C order, one byte per bool).
+LogicalResult rawBytes(ElementsAttr value, std::vector<char> &bytes) {
+  auto type = cast<ShapedType>(value.getType());
+  int64_t n = type.getNumElements();
+  Type elem = type.getElementType();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return failure();
+    ArrayRef<char> data = blob->getData();
+    bytes.assign(data.begin(), data.end());
+    return success();
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (!dense)
+    return failure();
+  if (elem.isInteger(1)) {
+    for (bool b : dense.getValues<bool>())
+      bytes.push_back(b ? 1 : 0);
+    return success();
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    bytes.reserve(raw.size() * n);
+    for (int64_t i = 0; i < n; ++i)
+      bytes.insert(bytes.end(), raw.begin(), raw.end());
+  } else {
+    bytes.assign(raw.begin(), raw.end());
+  }
+  return success();
+}
+
+FailureOr<int32_t> Emitter::dataTensor(Operation *op, StringRef name, ElementsAttr value,
+                                       rt::Storage storage) {
+  std::vector<char> bytes;
+  if (failed(rawBytes(value, bytes)))
+    return fail(op, "constant data of '" + name + "' is not available");
+  auto type = cast<ShapedType>(value.getType());
+  size_t expected = type.getNumElements() * rt::dtypeSize(toDType(type.getElementType()));
+  if (bytes.size() != expected)
+    return fail(op, "constant '" + name + "' has " + Twine(bytes.size()) + " bytes, expected " +
+                        Twine(expected));
+  constantBytes += bytes.size();
+  return tensorFor(op, op->getResult(0), name, storage, bytes.data());
+}
+
+LogicalResult Emitter::convertAttr(Operation *op, NamedAttribute attr,
+                                   std::vector<rt::Attr> &out) {
+  std::string name = attr.getName().str();
+  Attribute a = attr.getValue();
+  if (auto b = dyn_cast<BoolAttr>(a))
+    out.push_back({name, int64_t(b.getValue())});
+  else if (auto i = dyn_cast<IntegerAttr>(a))
+    out.push_back({name, i.getInt()});
+  else if (auto f = dyn_cast<FloatAttr>(a))
+    out.push_back({name, f.getValueAsDouble()});
+  else if (auto s = dyn_cast<StringAttr>(a))
+    out.push_back({name, s.str()});
+  else if (auto arr = dyn_cast<DenseI64ArrayAttr>(a))
+    out.push_back({name, std::vector<int64_t>(arr.asArrayRef().begin(), arr.asArrayRef().end())});
+  else if (isa<UnitAttr>(a))
+    out.push_back({name, int64_t(1)});
+  else
+    return fail(op, "attribute '" + name + "' has a kind the runtime cannot take");
+  return success();
+}
+
+LogicalResult Emitter::kernel(Operation *op) {
+  std::string location = locationName(op->getLoc());
+  std::vector<int32_t> inputs, outputs;
+  for (Value v : op->getOperands()) {
+    auto it = ids.find(v);
+    if (it == ids.end())
+      return fail(op, "operand is not produced by a supported op");
+    inputs.push_back(it->second);
+  }
+  for (auto [i, r] : llvm::enumerate(op->getResults())) {
+    std::string name = op->getNumResults() == 1 ? location : location + ":" + std::to_string(i);
+    auto id = tensorFor(op, r, name, rt::Storage::kActivation);
+    if (failed(id))
+      return failure();
+    outputs.push_back(*id);
+  }
+  std::vector<rt::Attr> attrs;
+  // Inherent attributes only: discardable ones are annotations for passes.
+  if (auto info = op->getRegisteredInfo())
+    for (NamedAttribute attr : op->getAttrs()) {
+      if (!llvm::is_contained(info->getAttributeNames(), attr.getName()))
+        continue;
+      if (failed(convertAttr(op, attr, attrs)))
+        return failure();
+    }
+  StringRef opName = op->getName().getStringRef();
+  writer.addKernel(opName.drop_front(4).str(), inputs, outputs, attrs, location);
+  return success();
+}
+
+LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) {
+  if (!func.getBody().hasOneBlock())
+    return fail(func, "@main must have a single block");
+  for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
+    auto nameAttr = func.getArgAttrOfType<StringAttr>(i, "mpc.name");
+    std::string name = nameAttr ? nameAttr.str() : "arg" + std::to_string(i);
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type || !type.hasStaticShape() || toDType(type.getElementType()) == rt::DType::kInvalid)
+      return fail(func, "input '" + name + "' needs a static tensor type the runtime supports");
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    int32_t id = writer.addTensor(name, toDType(type.getElementType()), shape, rt::Storage::kInput);
+    ids[arg] = id;
+    writer.bindInput(name, id);
+  }
+  for (Operation &op : func.getBody().front()) {
+    if (auto load = dyn_cast<ml_program::GlobalLoadConstOp>(op)) {
+      StringRef sym = load.getGlobal().getLeafReference();
+      auto global = module.lookupSymbol<ml_program::GlobalOp>(sym);
+      auto value = global ? dyn_cast_or_null<ElementsAttr>(global.getValueAttr()) : nullptr;
+      if (!value)
+        return fail(&op, "global '" + sym + "' has no tensor value");
+      auto known = globals.find(sym);
+      if (known != globals.end()) {
+        ids[load.getResult()] = known->second;
+        continue;
+      }
+      auto id = dataTensor(&op, sym, value, rt::Storage::kConstant);
+      if (failed(id))
+        return failure();
+      globals[sym] = *id;
+      continue;
+    }
+    if (auto c = dyn_cast<ConstantOp>(op)) {
+      if (failed(dataTensor(&op, locationName(op.getLoc()), c.getValue(),
+                            rt::Storage::kConstant)))
+        return failure();
+      continue;
+    }
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "mpc.name");
+        writer.bindOutput(nameAttr ? nameAttr.str() : "output" + std::to_string(i), ids.at(v));
+      }
+      continue;
+    }
+    if (!isa<MpcDialect>(op.getDialect()))
+      return fail(&op, "is not lowered to the runtime (only mpc ops, constants and "
+                       "ml_program.global_load_const are)");
+    if (failed(kernel(&op)))
+      return failure();
+  }
+  rt::Status status = writer.write(path.str());
+  if (!status.isOk()) {
+    error = "writing plan '" + path.str() + "': " + status.message();
+    return failure();
+  }
+  if (stats) {
+    stats->kernels = writer.numKernels();
+    stats->tensors = writer.tensors().size();
+    stats->activationArenaBytes = writer.memoryPlan().arenaBytes;
+    stats->constantBytes = constantBytes;
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult emitPlan(ModuleOp module, StringRef path, std::string &error, PlanStats *stats) {
+  auto func = module.lookupSymbol<func::FuncOp>("main");
+  if (!func) {
+    error = "the module has no function @main to lower";
+    return failure();
+  }
+  Emitter emitter(module);
+  if (failed(emitter.run(func, path, stats))) {
+    error = emitter.error;
+    return failure();
+  }
+  return success();
+}
+
+} // namespace mpc

@@ -1,0 +1,31 @@
+//===- PlanEmitter.h - mpc dialect -> executable plan (.mpcp) ---*- C++ -*-===//
+//
+// Lowers the `@main` function of a module in the mpc dialect to a plan for
+// libmpcrt: one kernel call per mpc op (named as in docs/ops.md, attributes
+// passed through), graph inputs/outputs bound by their ONNX names, constants
+// and parameters in the plan's data section. The runtime's PlanWriter plans
+// the activation arena (liveness, in-place reuse) and writes the file.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mpc {
+
+struct PlanStats {
+  size_t kernels = 0;
+  size_t tensors = 0;
+  uint64_t activationArenaBytes = 0;
+  uint64_t constantBytes = 0;
+};
+
+/// Writes `module` as a plan to `path`. On failure returns failure and sets
+/// `error` to a one-line message naming the op (by its ONNX node name).
+mlir::LogicalResult emitPlan(mlir::ModuleOp module, llvm::StringRef path, std::string &error,
+                             PlanStats *stats = nullptr);
+
+} // namespace mpc
