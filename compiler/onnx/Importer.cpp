@@ -165,6 +165,8 @@ private:
   ModuleOp module;
   func::FuncOp func;
   int64_t opset = 0;
+  /// Opset versions the model imports, by domain (for error messages).
+  llvm::StringMap<int64_t> domainOpsets;
   std::string error;
 
   llvm::StringMap<Value> values;
@@ -197,6 +199,11 @@ bool isAttributeInput(StringRef opType, size_t index, int64_t opset) {
   if (opType == "Dropout")
     return index >= 1;
   return false;
+}
+
+/// The node's ONNX name, or "<OpType>_<index in the graph>" when it has none.
+std::string nodeName(const onnx::NodeProto &node, int64_t index) {
+  return node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
 }
 
 std::string describeNode(const onnx::NodeProto &node, int64_t opset, StringRef name = {}) {
@@ -365,7 +372,8 @@ FailureOr<Type> Importer::tensorType(const onnx::ValueInfoProto &info, bool isIn
             ": give a static shape with --input-shape " + info.name() + "=d0,d1,...";
     return failure();
   }
-  if (checkedElementCount(shape) < 0) {
+  // Output shapes may keep dynamic dims (negative here); only inputs must be static.
+  if (isInput && checkedElementCount(shape) < 0) {
     error = what + " has an element count that overflows";
     return failure();
   }
@@ -493,7 +501,7 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
         continue;
       if (!producer.insert({out, i}).second || initializers.count(out) || values.count(out)) {
         error = "value '" + out + "' is defined more than once (second definition by " +
-                describeNode(graph.node(i), opset) + ")";
+                describeNode(graph.node(i), opset, nodeName(graph.node(i), i)) + ")";
         return failure();
       }
     }
@@ -525,7 +533,8 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
   if (static_cast<int>(order.size()) != graph.node_size()) {
     for (int i = 0; i < graph.node_size(); ++i)
       if (pending[i] > 0) {
-        error = describeNode(graph.node(i), opset) + ": the graph has a cycle through this node";
+        error = describeNode(graph.node(i), opset, nodeName(graph.node(i), i)) +
+                ": the graph has a cycle through this node";
         return failure();
       }
   }
@@ -534,11 +543,12 @@ LogicalResult Importer::sortNodes(const onnx::GraphProto &graph,
 
 LogicalResult Importer::importNode(const onnx::NodeProto &proto, int64_t index) {
   currentNode = &proto;
-  std::string name = proto.name().empty() ? proto.op_type() + "_" + std::to_string(index)
-                                          : proto.name();
+  std::string name = nodeName(proto, index);
   Node n{proto, name, NameLoc::get(b.getStringAttr(name)), opset, {}};
-  if (!proto.domain().empty() && proto.domain() != "ai.onnx")
+  if (!proto.domain().empty() && proto.domain() != "ai.onnx") {
+    n.opset = domainOpsets.lookup(proto.domain());
     return nodeError(n, "domain '" + proto.domain() + "' is not supported");
+  }
   auto it = handlers().find(proto.op_type());
   if (it == handlers().end())
     return nodeError(n, "op type '" + proto.op_type() + "' is not supported by mpc");
@@ -654,8 +664,12 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph) {
   std::vector<const onnx::NodeProto *> order;
   if (failed(sortNodes(graph, order)))
     return failure();
-  for (auto [i, node] : llvm::enumerate(order))
-    if (failed(importNode(*node, i)))
+  // Unnamed nodes are named by their position in the graph, not in `order`.
+  llvm::DenseMap<const onnx::NodeProto *, int64_t> position;
+  for (int i = 0; i < graph.node_size(); ++i)
+    position[&graph.node(i)] = i;
+  for (const onnx::NodeProto *node : order)
+    if (failed(importNode(*node, position[node])))
       return failure();
 
   // Results: check declared types against the inferred ones.
@@ -1454,7 +1468,8 @@ LogicalResult Importer::importDropout(Node &n, SmallVectorImpl<Value> &out) {
       return success();
     }
     if (!t)
-      return nodeError(n, "input '" + what + "' must be a constant");
+      return nodeError(n, "input '" + what + "' ('" + n.proto.input(i) +
+                              "') must be a constant or initializer");
     std::vector<char> bytes;
     std::string why;
     if (!readTensorBytes(*t, modelDir, 64, bytes, why))
@@ -1598,6 +1613,8 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model, std::string &
   for (const auto &imp : model.opset_import()) {
     if (imp.domain().empty() || imp.domain() == "ai.onnx")
       defaultOpset = imp.version();
+    else
+      domainOpsets[imp.domain()] = imp.version();
   }
   if (defaultOpset < 0) {
     errorOut = "the model imports no opset for the default domain 'ai.onnx'";
