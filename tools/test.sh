@@ -8,4 +8,4 @@ cd "$ROOT"
 bash tools/install-deps.sh
 bash tools/build.sh
 BUILD="${MPC_BUILD_DIR:-$ROOT/build}"
-ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)"
+ctest --test-dir "$BUILD" --output-on-failure --timeout 900 -j "$(nproc)"

@@ -1,0 +1,138 @@
+#include "core/memory_planner.h"
+
+#include <algorithm>
+
+namespace mpc::rt {
+
+using plan::alignUp;
+using plan::kDataAlignment;
+
+bool isInPlaceCapable(std::string_view op) {
+  static constexpr std::string_view kOps[] = {
+      // unary
+      "neg", "abs", "exp", "log", "sqrt", "reciprocal", "tanh", "sigmoid", "relu", "erf", "leaky_relu", "gelu",
+      "not",
+      // binary with broadcasting (the output can only match the size of a
+      // non-broadcast operand)
+      "add", "sub", "mul", "div", "max", "min", "pow", "and", "or", "where"};
+  for (std::string_view o : kOps)
+    if (o == op) return true;
+  return false;
+}
+
+namespace {
+
+// A buffer: one or more tensors chained by in-place reuse.
+struct Buffer {
+  uint64_t size = 0;
+  int32_t first = 0, last = 0;
+  uint64_t offset = 0;
+  bool placed = false;
+};
+
+bool overlapsInTime(const Buffer &a, const Buffer &b) { return a.first <= b.last && b.first <= a.last; }
+
+}  // namespace
+
+void planActivationMemory(std::vector<PlanTensor> &tensors, const std::vector<PlanKernel> &kernels,
+                          const std::vector<PlanBinding> &outputs, MemoryPlan *plan) {
+  const int32_t n = static_cast<int32_t>(tensors.size());
+  const int32_t end = static_cast<int32_t>(kernels.size());
+  auto planned = [&](int32_t id) {
+    return tensors[id].storage == Storage::kActivation || tensors[id].storage == Storage::kInput;
+  };
+  *plan = MemoryPlan();
+  plan->firstUse.assign(n, 0);
+  plan->lastUse.assign(n, -1);
+  plan->aliasOf.resize(n);
+  for (int32_t i = 0; i < n; ++i) plan->aliasOf[i] = i;
+
+  // Liveness. Inputs are live for the whole run so a caller may set them once
+  // and run several times; graph outputs stay live to the end.
+  for (int32_t i = 0; i < n; ++i)
+    if (tensors[i].storage == Storage::kInput) plan->firstUse[i] = -1, plan->lastUse[i] = end;
+  for (int32_t k = 0; k < end; ++k) {
+    for (int32_t id : kernels[k].outputs)
+      if (tensors[id].storage == Storage::kActivation) plan->firstUse[id] = k, plan->lastUse[id] = k;
+    for (int32_t id : kernels[k].inputs)
+      if (planned(id)) plan->lastUse[id] = std::max(plan->lastUse[id], k);
+  }
+  for (const PlanBinding &b : outputs)
+    if (planned(b.tensor)) plan->lastUse[b.tensor] = end;
+
+  // In-place reuse: the output of an elementwise op takes the buffer of an
+  // activation input of identical dtype and size that dies at this op.
+  std::vector<char> donated(n, 0);
+  for (int32_t k = 0; k < end; ++k) {
+    const PlanKernel &kern = kernels[k];
+    if (kern.outputs.size() != 1 || !isInPlaceCapable(kern.op)) continue;
+    int32_t out = kern.outputs[0];
+    const PlanTensor &o = tensors[out];
+    if (o.storage != Storage::kActivation || o.nbytes == 0) continue;
+    for (int32_t in : kern.inputs) {
+      const PlanTensor &t = tensors[in];
+      if (t.storage != Storage::kActivation || donated[in] || plan->lastUse[in] != k || t.dtype != o.dtype ||
+          t.nbytes != o.nbytes)
+        continue;
+      donated[in] = 1;
+      plan->aliasOf[out] = plan->aliasOf[in];
+      ++plan->numInPlace;
+      break;
+    }
+  }
+
+  // One buffer per alias root, live over the union of its members' ranges.
+  std::vector<int32_t> bufferOf(n, -1);
+  std::vector<Buffer> buffers;
+  for (int32_t i = 0; i < n; ++i) {
+    if (!planned(i)) continue;
+    uint64_t size = alignUp(tensors[i].nbytes, kDataAlignment);
+    plan->sumBytes += size;
+    int32_t root = plan->aliasOf[i];
+    if (root == i) {
+      bufferOf[i] = static_cast<int32_t>(buffers.size());
+      buffers.push_back({size, plan->firstUse[i], plan->lastUse[i]});
+    } else {
+      Buffer &b = buffers[bufferOf[root]];
+      bufferOf[i] = bufferOf[root];
+      b.last = std::max(b.last, plan->lastUse[i]);
+    }
+  }
+
+  // Greedy by size: biggest first, each at the smallest gap that fits among
+  // the already placed buffers whose lifetimes overlap its own.
+  std::vector<int32_t> order(buffers.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    if (buffers[a].size != buffers[b].size) return buffers[a].size > buffers[b].size;
+    return buffers[a].first < buffers[b].first;
+  });
+  std::vector<const Buffer *> live;
+  for (int32_t bi : order) {
+    Buffer &buf = buffers[bi];
+    if (buf.size == 0) {  // empty tensors need no bytes
+      buf.placed = true;
+      continue;
+    }
+    live.clear();
+    for (const Buffer &other : buffers)
+      if (other.placed && other.size && overlapsInTime(buf, other)) live.push_back(&other);
+    std::sort(live.begin(), live.end(), [](const Buffer *a, const Buffer *b) { return a->offset < b->offset; });
+    uint64_t cursor = 0, best = 0, bestGap = UINT64_MAX;
+    bool found = false;
+    for (const Buffer *other : live) {
+      if (other->offset >= cursor) {
+        uint64_t gap = other->offset - cursor;
+        if (gap >= buf.size && gap < bestGap) best = cursor, bestGap = gap, found = true;
+      }
+      cursor = std::max(cursor, other->offset + other->size);
+    }
+    buf.offset = found ? best : cursor;
+    buf.placed = true;
+    plan->arenaBytes = std::max(plan->arenaBytes, buf.offset + buf.size);
+  }
+  for (int32_t i = 0; i < n; ++i)
+    if (planned(i)) tensors[i].arenaOffset = buffers[bufferOf[i]].offset;
+}
+
+}  // namespace mpc::rt

@@ -1,0 +1,158 @@
+// libmpcrt C++ wrapper: header-only RAII over the C API (mpc/runtime.h).
+//
+// Error handling: every failing C call throws mpc::Error (a std::runtime_error
+// carrying the mpc_status code and mpc_last_error()'s message). Destructors
+// never throw. Applications that cannot use exceptions call the C API directly.
+//
+//   mpc::Plan plan("model.mpcp");
+//   mpc::Session session(plan, mpc::Device::kCPU, /*numThreads=*/4);
+//   session.setInput("x", x.data(), {2, 3});          // dtype from T
+//   session.run();
+//   mpc::TensorRef y = session.output("y");           // y.as<float>()[i]
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mpc/runtime.h"
+
+namespace mpc {
+
+class Error : public std::runtime_error {
+public:
+  Error(mpc_status code, const std::string &message) : std::runtime_error(message), code_(code) {}
+  mpc_status code() const { return code_; }
+
+private:
+  mpc_status code_;
+};
+
+namespace detail {
+inline void check(mpc_status s) {
+  if (s != MPC_OK) throw Error(s, std::string(mpc_status_name(s)) + ": " + mpc_last_error());
+}
+template <typename T> struct DTypeOf;
+template <> struct DTypeOf<float> { static constexpr mpc_dtype value = MPC_DTYPE_F32; };
+template <> struct DTypeOf<double> { static constexpr mpc_dtype value = MPC_DTYPE_F64; };
+template <> struct DTypeOf<int8_t> { static constexpr mpc_dtype value = MPC_DTYPE_I8; };
+template <> struct DTypeOf<int32_t> { static constexpr mpc_dtype value = MPC_DTYPE_I32; };
+template <> struct DTypeOf<int64_t> { static constexpr mpc_dtype value = MPC_DTYPE_I64; };
+template <> struct DTypeOf<bool> { static constexpr mpc_dtype value = MPC_DTYPE_BOOL; };
+}  // namespace detail
+
+enum class Device { kCPU = MPC_DEVICE_CPU, kCUDA = MPC_DEVICE_CUDA };
+
+// A described tensor; `data` is null for plan queries and points into the
+// session for outputs (valid until the next run).
+struct TensorRef {
+  std::string name;
+  mpc_dtype dtype = MPC_DTYPE_INVALID;
+  std::vector<int64_t> shape;
+  size_t nbytes = 0;
+  const void *data = nullptr;
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  template <typename T> const T *as() const { return static_cast<const T *>(data); }
+
+  static TensorRef from(const mpc_tensor_info &info) {
+    TensorRef t;
+    t.name = info.name ? info.name : "";
+    t.dtype = info.dtype;
+    t.shape.assign(info.dims, info.dims + info.rank);
+    t.nbytes = info.nbytes;
+    t.data = info.data;
+    return t;
+  }
+};
+
+class Plan {
+public:
+  explicit Plan(const std::string &path) { detail::check(mpc_plan_load(path.c_str(), &plan_)); }
+  ~Plan() { mpc_plan_free(plan_); }
+  Plan(Plan &&o) noexcept : plan_(std::exchange(o.plan_, nullptr)) {}
+  Plan &operator=(Plan &&o) noexcept {
+    std::swap(plan_, o.plan_);
+    return *this;
+  }
+  Plan(const Plan &) = delete;
+  Plan &operator=(const Plan &) = delete;
+
+  std::vector<TensorRef> inputs() const { return list(mpc_plan_num_inputs, mpc_plan_input_info); }
+  std::vector<TensorRef> outputs() const { return list(mpc_plan_num_outputs, mpc_plan_output_info); }
+  std::vector<TensorRef> states() const { return list(mpc_plan_num_states, mpc_plan_state_info); }
+  const mpc_plan *handle() const { return plan_; }
+
+private:
+  using CountFn = mpc_status (*)(const mpc_plan *, int32_t *);
+  using InfoFn = mpc_status (*)(const mpc_plan *, int32_t, mpc_tensor_info *);
+  std::vector<TensorRef> list(CountFn count, InfoFn info) const {
+    int32_t n = 0;
+    detail::check(count(plan_, &n));
+    std::vector<TensorRef> out;
+    for (int32_t i = 0; i < n; ++i) {
+      mpc_tensor_info ti;
+      detail::check(info(plan_, i, &ti));
+      out.push_back(TensorRef::from(ti));
+    }
+    return out;
+  }
+  mpc_plan *plan_ = nullptr;
+};
+
+class Session {
+public:
+  // The session keeps the plan's data alive; `plan` may be destroyed first.
+  explicit Session(const Plan &plan, Device device = Device::kCPU, int numThreads = 0) {
+    mpc_session_options opts;
+    mpc_session_options_init(&opts);
+    opts.device = static_cast<mpc_device>(device);
+    opts.num_threads = numThreads;
+    detail::check(mpc_session_create(plan.handle(), &opts, &session_));
+  }
+  ~Session() { mpc_session_destroy(session_); }
+  Session(Session &&o) noexcept : session_(std::exchange(o.session_, nullptr)) {}
+  Session &operator=(Session &&o) noexcept {
+    std::swap(session_, o.session_);
+    return *this;
+  }
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  void setInput(const std::string &name, mpc_dtype dtype, const std::vector<int64_t> &shape, const void *data,
+                size_t nbytes) {
+    detail::check(mpc_session_set_input(session_, name.c_str(), dtype, shape.data(),
+                                        static_cast<int32_t>(shape.size()), data, nbytes));
+  }
+  template <typename T> void setInput(const std::string &name, const T *data, const std::vector<int64_t> &shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    setInput(name, detail::DTypeOf<T>::value, shape, data, static_cast<size_t>(n) * sizeof(T));
+  }
+  void run() { detail::check(mpc_session_run(session_)); }
+  TensorRef output(const std::string &name) const {
+    mpc_tensor_info info;
+    detail::check(mpc_session_get_output(session_, name.c_str(), &info));
+    return TensorRef::from(info);
+  }
+  void readState(const std::string &name, void *dst, size_t nbytes) const {
+    detail::check(mpc_session_read_state(session_, name.c_str(), dst, nbytes));
+  }
+  void writeState(const std::string &name, const void *src, size_t nbytes) {
+    detail::check(mpc_session_write_state(session_, name.c_str(), src, nbytes));
+  }
+  void resetState() { detail::check(mpc_session_reset_state(session_)); }
+  mpc_session *handle() const { return session_; }
+
+private:
+  mpc_session *session_ = nullptr;
+};
+
+}  // namespace mpc
