@@ -1,0 +1,102 @@
+// dropout (training mode): (x) -> (y, mask).
+//
+// Random stream (the CUDA backend must reproduce it bit for bit):
+//   Philox4x32-10 (Salmon et al., Random123), key = {seed & 0xffffffff, seed >> 32},
+//   counter for element i = {lo32(i / 4), hi32(i / 4), 0, 0}; element i takes
+//   word (i % 4) of that block's output r, and u = (r >> 8) * 2^-24 in [0, 1).
+//   keep = u >= ratio; mask = keep; y = keep ? x * (1 / (1 - ratio)) : 0, with
+//   the multiply in FP32 (double for f64) and one rounding to y's type.
+//   ratio == 1 drops everything (y = 0).
+#include "cpu/dropout.h"
+
+#include "cpu/cpu_common.h"
+#include "cpu/register.h"
+
+namespace mpc::rt::cpu {
+
+void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
+  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+  uint32_t c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3];
+  uint32_t k0 = key[0], k1 = key[1];
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t p0 = static_cast<uint64_t>(kM0) * c0;
+    const uint64_t p1 = static_cast<uint64_t>(kM1) * c2;
+    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
+    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+    k0 += kW0;
+    k1 += kW1;
+  }
+  out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
+}
+
+float dropoutUniform(uint64_t seed, int64_t index) {
+  const uint64_t block = static_cast<uint64_t>(index) / 4;
+  const uint32_t counter[4] = {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), 0, 0};
+  const uint32_t key[2] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  uint32_t r[4];
+  philox4x32_10(counter, key, r);
+  return static_cast<float>(r[index % 4] >> 8) * (1.0f / 16777216.0f);
+}
+
+namespace {
+
+Status checkDropout(const KernelCall &call) {
+  MPC_RETURN_IF_ERROR(checkArity(call, 1, 1, 2));
+  const TensorView &x = call.inputs[0];
+  MPC_RETURN_IF_ERROR(checkDType(call, call.outputs[0], x.dtype, "y"));
+  MPC_RETURN_IF_ERROR(checkShape(call, call.outputs[0], x, "y"));
+  MPC_RETURN_IF_ERROR(checkDType(call, call.outputs[1], DType::kBool, "mask"));
+  MPC_RETURN_IF_ERROR(checkShape(call, call.outputs[1], x, "mask"));
+  double ratio;
+  int64_t seed;
+  MPC_RETURN_IF_ERROR(getFloat(call, "ratio", 0.5, &ratio));
+  MPC_RETURN_IF_ERROR(getInt(call, "seed", 0, &seed));
+  if (!(ratio >= 0.0 && ratio <= 1.0)) return kernelError(call, "attribute 'ratio' must be in [0, 1]");
+  return Status::ok();
+}
+
+Status dropout(const KernelCall &call) {
+  MPC_RETURN_IF_ERROR(checkDropout(call));
+  double ratioD;
+  int64_t seed;
+  MPC_RETURN_IF_ERROR(getFloat(call, "ratio", 0.5, &ratioD));
+  MPC_RETURN_IF_ERROR(getInt(call, "seed", 0, &seed));
+  const float ratio = static_cast<float>(ratioD);
+  uint8_t *mask = call.outputs[1].as<uint8_t>();
+  visitFloat(call.inputs[0].dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using A = AccT<T>;
+    const A scale = ratio < 1.0f ? A(1) / (A(1) - static_cast<A>(ratio)) : A(0);
+    const T *x = call.inputs[0].as<const T>();
+    T *y = call.outputs[0].as<T>();
+    parallelFor(call.pool, call.inputs[0].numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
+      uint32_t r[4];
+      const uint32_t key[2] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(static_cast<uint64_t>(seed) >> 32)};
+      for (int64_t i = b; i < e; ++i) {
+        if (i == b || i % 4 == 0) { // one Philox block serves 4 consecutive elements
+          const uint64_t block = static_cast<uint64_t>(i) / 4;
+          const uint32_t counter[4] = {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), 0, 0};
+          philox4x32_10(counter, key, r);
+        }
+        const float u = static_cast<float>(r[i % 4] >> 8) * (1.0f / 16777216.0f);
+        const bool keep = ratio < 1.0f && u >= ratio;
+        mask[i] = keep;
+        y[i] = Elem<T>::store(keep ? Elem<T>::load(x[i]) * scale : A(0));
+      }
+    });
+  });
+  return Status::ok();
+}
+
+} // namespace
+
+void registerDropoutKernels(KernelRegistry &reg) {
+  for (DType t : floatDTypes()) addKernel(reg, "dropout", {t, t, DType::kBool}, dropout, checkDropout);
+}
+
+} // namespace mpc::rt::cpu

@@ -1,0 +1,30 @@
+// Registration of every CPU kernel. The session calls registerCpuKernels once
+// (explicitly, so static-library linking cannot drop registrars).
+#pragma once
+
+#include "core/kernel.h"
+
+namespace mpc::rt {
+
+// Adds every CPU kernel (docs/ops.md) to `reg`.
+void registerCpuKernels(KernelRegistry &reg);
+
+// Sets the OpenBLAS thread count to match the runtime's ThreadPool.
+void setCpuBlasThreads(int numThreads);
+
+namespace cpu {
+void registerElementwiseKernels(KernelRegistry &reg);
+void registerBinaryKernels(KernelRegistry &reg);
+void registerMatmulKernels(KernelRegistry &reg);
+void registerConvKernels(KernelRegistry &reg);
+void registerPoolKernels(KernelRegistry &reg);
+void registerNormKernels(KernelRegistry &reg);
+void registerSoftmaxKernels(KernelRegistry &reg);
+void registerReduceKernels(KernelRegistry &reg);
+void registerMovementKernels(KernelRegistry &reg);
+void registerLossKernels(KernelRegistry &reg);
+void registerPrecisionKernels(KernelRegistry &reg);
+void registerDropoutKernels(KernelRegistry &reg);
+} // namespace cpu
+
+} // namespace mpc::rt

@@ -1,0 +1,69 @@
+// softmax and log_softmax over one axis (opset-13 semantics). Each
+// (outer, inner) vector is processed by one thread in a fixed order.
+#include <cmath>
+#include <limits>
+
+#include "cpu/cpu_common.h"
+#include "cpu/register.h"
+
+namespace mpc::rt::cpu {
+namespace {
+
+Status checkSoftmax(const KernelCall &call) {
+  MPC_RETURN_IF_ERROR(checkArity(call, 1, 1, 1));
+  const TensorView &x = call.inputs[0];
+  int64_t axis;
+  MPC_RETURN_IF_ERROR(getInt(call, "axis", -1, &axis));
+  if (axis < 0 || axis >= x.rank)
+    return kernelError(call, "axis " + std::to_string(axis) + " out of range for rank " + std::to_string(x.rank));
+  MPC_RETURN_IF_ERROR(checkDType(call, call.outputs[0], x.dtype, "output"));
+  return checkShape(call, call.outputs[0], x, "output");
+}
+
+template <bool kLog> Status softmaxKernel(const KernelCall &call) {
+  MPC_RETURN_IF_ERROR(checkSoftmax(call));
+  int64_t axis;
+  MPC_RETURN_IF_ERROR(getInt(call, "axis", -1, &axis));
+  const TensorView &x = call.inputs[0];
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
+  for (int d = static_cast<int>(axis) + 1; d < x.rank; ++d) inner *= x.dims[d];
+  const int64_t len = x.dims[axis];
+  visitFloat(x.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using A = AccT<T>;
+    const T *xp = x.as<const T>();
+    T *yp = call.outputs[0].as<T>();
+    parallelFor(call.pool, outer * inner, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(len, 1)),
+                [&](int64_t b, int64_t e) {
+                  for (int64_t v = b; v < e; ++v) {
+                    const int64_t base = (v / inner) * len * inner + v % inner;
+                    A m = -std::numeric_limits<A>::infinity();
+                    for (int64_t i = 0; i < len; ++i) {
+                      const A xv = Elem<T>::load(xp[base + i * inner]);
+                      if (xv > m || xv != xv) m = xv;
+                    }
+                    // A row of -inf: softmax is NaN (0/0), as in the ONNX reference.
+                    A sum = 0;
+                    for (int64_t i = 0; i < len; ++i) sum += std::exp(Elem<T>::load(xp[base + i * inner]) - m);
+                    const A logSum = std::log(sum);
+                    for (int64_t i = 0; i < len; ++i) {
+                      const A d = Elem<T>::load(xp[base + i * inner]) - m;
+                      yp[base + i * inner] = Elem<T>::store(kLog ? d - logSum : std::exp(d) / sum);
+                    }
+                  }
+                });
+  });
+  return Status::ok();
+}
+
+} // namespace
+
+void registerSoftmaxKernels(KernelRegistry &reg) {
+  for (DType t : floatDTypes()) {
+    addKernel(reg, "softmax", {t, t}, softmaxKernel<false>, checkSoftmax);
+    addKernel(reg, "log_softmax", {t, t}, softmaxKernel<true>, checkSoftmax);
+  }
+}
+
+} // namespace mpc::rt::cpu
