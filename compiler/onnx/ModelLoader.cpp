@@ -227,7 +227,8 @@ bool readTensorBytes(const onnx::TensorProto &t, llvm::StringRef modelDir, int64
     bytes.assign(t.raw_data().begin(), t.raw_data().end());
     return true;
   }
-  bytes.reserve(expected);
+  // No reserve(expected) here: the dims come from the file and are only
+  // checked against the stored values inside bytesFromTypedFields.
   return bytesFromTypedFields(t, count, bytes, error);
 }
 
@@ -239,11 +240,22 @@ bool loadModelProto(llvm::StringRef path, onnx::ModelProto &model, std::string &
     return false;
   }
   llvm::StringRef data = (*buffer)->getBuffer();
-  if (path.ends_with(".onnxtxt")) {
+  bool text = path.ends_with(".onnxtxt");
+  if (data.empty() || (text && data.trim().empty())) {
+    error = "'" + path.str() + "' is empty";
+    return false;
+  }
+  if (text) {
     onnx::OnnxParser parser(data.data());
     auto status = parser.Parse(model);
     if (!status.IsOK()) {
-      error = "cannot parse ONNX text '" + path.str() + "': " + status.ErrorMessage();
+      // libonnx spreads the message over several lines; errors are one line.
+      llvm::SmallVector<llvm::StringRef> lines;
+      llvm::StringRef(status.ErrorMessage()).split(lines, '\n', -1, /*KeepEmpty=*/false);
+      std::string message;
+      for (llvm::StringRef line : lines)
+        message += (message.empty() ? "" : " ") + line.trim().str();
+      error = "cannot parse ONNX text '" + path.str() + "': " + message;
       return false;
     }
     return true;
