@@ -13,6 +13,7 @@
 
 #include "compiler/onnx/ModelLoader.h"
 #include "dialects/mpc/MpcOps.h"
+#include "passes/autodiff/Autodiff.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/IR/Builders.h"
@@ -33,6 +34,7 @@ namespace {
 
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 21;
+constexpr llvm::StringLiteral kPreviewTraining = "ai.onnx.preview.training";
 
 /// A node being imported: its proto, location, opset and operand values
 /// (null for omitted optional inputs).
@@ -157,6 +159,11 @@ private:
   LogicalResult importDropout(Node &n, SmallVectorImpl<Value> &out);
   LogicalResult importSoftmaxCrossEntropyLoss(Node &n, SmallVectorImpl<Value> &out);
   LogicalResult importNllLoss(Node &n, SmallVectorImpl<Value> &out);
+  // ai.onnx.preview.training (version 1).
+  static const llvm::StringMap<Handler> &previewTrainingHandlers();
+  LogicalResult importPreviewOptimizer(Node &n, SmallVectorImpl<Value> &out);
+  LogicalResult importGradient(Node &n, SmallVectorImpl<Value> &out);
+  LogicalResult importTrainingInfo(const onnx::ModelProto &model);
 
   MLIRContext &ctx;
   OpBuilder b;
@@ -172,6 +179,8 @@ private:
   llvm::StringMap<Value> values;
   llvm::StringMap<const onnx::TensorProto *> initializers;
   Operation *lastGlobalLoad = nullptr;
+  /// Nodes of the inference graph (unnamed training_info nodes are numbered on).
+  int64_t graphNodeCount = 0;
   std::unique_ptr<SymbolTable> symbols;
   /// Small integer tensors known at import time (initializers, Constant and
   /// Shape outputs): what shape/axes inputs fold into attributes from.
@@ -287,10 +296,15 @@ FailureOr<Value> Importer::reshape(Node &n, Value x, ArrayRef<int64_t> shape) {
   state.addOperands(x);
   state.addTypes(type);
   Operation *op = b.create(state);
+  // The verifier's diagnostic is replaced by the one-line node error below.
+  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
   if (failed(verify(op))) {
     op->erase();
+    std::string dims;
+    for (auto [i, d] : llvm::enumerate(shape))
+      dims += (i ? "," : "") + std::to_string(d);
     return nodeError(n, "cannot reshape " + std::to_string(typeOf(x).getNumElements()) +
-                            " elements to the requested shape");
+                            " elements to shape [" + dims + "]");
   }
   return op->getResult(0);
 }
@@ -545,13 +559,24 @@ LogicalResult Importer::importNode(const onnx::NodeProto &proto, int64_t index) 
   currentNode = &proto;
   std::string name = nodeName(proto, index);
   Node n{proto, name, NameLoc::get(b.getStringAttr(name)), opset, {}};
+  bool preview = proto.domain() == kPreviewTraining;
   if (!proto.domain().empty() && proto.domain() != "ai.onnx") {
     n.opset = domainOpsets.lookup(proto.domain());
-    return nodeError(n, "domain '" + proto.domain() + "' is not supported");
+    if (!preview)
+      return nodeError(n, "domain '" + proto.domain() + "' is not supported");
+    if (n.opset != 1)
+      return nodeError(n, "version " + Twine(n.opset) + " of domain '" + kPreviewTraining +
+                              "' is not supported (mpc supports version 1)");
   }
-  auto it = handlers().find(proto.op_type());
-  if (it == handlers().end())
+  const llvm::StringMap<Handler> &table = preview ? previewTrainingHandlers() : handlers();
+  auto it = table.find(proto.op_type());
+  if (it == table.end())
     return nodeError(n, "op type '" + proto.op_type() + "' is not supported by mpc");
+  // Supported op types added to ai.onnx after opset 13.
+  static const llvm::StringMap<int64_t> since = {{"LayerNormalization", 17}, {"Gelu", 20}};
+  if (auto s = since.find(proto.op_type()); s != since.end() && opset < s->second)
+    return nodeError(n, "op type '" + proto.op_type() + "' is not in opset " + Twine(opset) +
+                            " (it was added in opset " + Twine(s->second) + ")");
   for (const auto &a : proto.attribute())
     if (!a.ref_attr_name().empty())
       return nodeError(n, "attribute references (function bodies) are not supported");
@@ -1045,6 +1070,14 @@ LogicalResult Importer::reduce(Node &n, SmallVectorImpl<Value> &out) {
     return failure();
   auto x = typeOf(n.input(0));
   bool axesAsInput = n.proto.op_type() == "ReduceSum" || opset >= 18;
+  // Axes moved from the attribute to an input (ReduceSum at 13, the others at
+  // 18): the wrong form would silently reduce over every axis.
+  if (axesAsInput && n.has("axes"))
+    return nodeError(n, "attribute 'axes' is not valid at opset " + Twine(opset) +
+                            ": axes are the second input");
+  if (!axesAsInput && n.proto.input_size() > 1 && !n.proto.input(1).empty())
+    return nodeError(n, "takes its axes as an attribute at opset " + Twine(opset) +
+                            ", not as an input");
   SmallVector<int64_t> axes;
   if (axesAsInput) {
     if (n.proto.input_size() > 1 && !n.proto.input(1).empty() &&
@@ -1125,6 +1158,9 @@ LogicalResult Importer::importSqueeze(Node &n, SmallVectorImpl<Value> &out) {
   if (failed(requireInputs(n, 1, 2)))
     return failure();
   auto x = typeOf(n.input(0));
+  if (n.has("axes"))
+    return nodeError(n, "attribute 'axes' is not valid at opset " + Twine(opset) +
+                            ": axes are the second input");
   SmallVector<int64_t> axes;
   if (n.proto.input_size() > 1 && !n.proto.input(1).empty() &&
       failed(requireConstInts(n, 1, "axes", axes)))
@@ -1231,6 +1267,9 @@ LogicalResult Importer::importConcat(Node &n, SmallVectorImpl<Value> &out) {
 LogicalResult Importer::importSplit(Node &n, SmallVectorImpl<Value> &out) {
   if (failed(requireInputs(n, 1, 2)))
     return failure();
+  if (n.has("split"))
+    return nodeError(n, "attribute 'split' is not valid at opset " + Twine(opset) +
+                            ": the sizes are the second input");
   auto x = typeOf(n.input(0));
   bool ok = true;
   int64_t axis = normaliseAxis(n, n.getInt("axis", 0), x.getRank(), ok);
@@ -1245,6 +1284,10 @@ LogicalResult Importer::importSplit(Node &n, SmallVectorImpl<Value> &out) {
     int64_t parts = n.has("num_outputs") ? n.getInt("num_outputs", 1) : n.numOutputs();
     if (parts <= 0)
       return nodeError(n, "needs at least one output");
+    // Checked before the sizes are built: num_outputs comes from the file.
+    if (parts != n.numOutputs())
+      return nodeError(n, "has " + Twine(n.numOutputs()) + " outputs but num_outputs = " +
+                              Twine(parts));
     if (opset < 18 && dim % parts != 0)
       return nodeError(n, "dim " + Twine(dim) + " does not split evenly into " + Twine(parts));
     int64_t chunk = (dim + parts - 1) / parts;
@@ -1372,8 +1415,12 @@ LogicalResult Importer::importConstant(Node &n, SmallVectorImpl<Value> &out) {
   ElementsAttr value;
   if (a.name() == "value") {
     auto attr = tensorAttr(a.t());
-    if (failed(attr))
-      return nodeError(n, error);
+    if (failed(attr)) {
+      // tensorAttr set `error` without the node; name the node first.
+      std::string why = error;
+      error.clear();
+      return nodeError(n, why);
+    }
     value = *attr;
   } else if (a.name() == "value_float") {
     value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), a.f());
@@ -1452,6 +1499,20 @@ LogicalResult Importer::importCast(Node &n, SmallVectorImpl<Value> &out) {
   return success();
 }
 
+/// ONNX: "if not specified we will auto generate one". Derive it from the node
+/// name (FNV-1a), so two dropouts never share a mask stream and the choice is
+/// the same on every compile.
+static int64_t dropoutSeed(const Node &n) {
+  if (n.has("seed"))
+    return n.getInt("seed", 0);
+  uint64_t h = 1469598103934665603ull;
+  for (char c : n.name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return static_cast<int64_t>(h & 0x7FFFFFFFFFFFFFFFull);
+}
+
 LogicalResult Importer::importDropout(Node &n, SmallVectorImpl<Value> &out) {
   if (failed(requireInputs(n, 1, 3)))
     return failure();
@@ -1501,7 +1562,7 @@ LogicalResult Importer::importDropout(Node &n, SmallVectorImpl<Value> &out) {
   }
   auto op = build<DropoutOp>(n, {n.input(0)},
                              {named(b, "ratio", b.getF32FloatAttr(ratio)),
-                              named(b, "seed", b.getI64IntegerAttr(n.getInt("seed", 0)))});
+                              named(b, "seed", b.getI64IntegerAttr(dropoutSeed(n)))});
   if (failed(op))
     return failure();
   out.append((*op)->getResults().begin(), (*op)->getResults().end());
@@ -1608,6 +1669,248 @@ const llvm::StringMap<Importer::Handler> &Importer::handlers() {
   return table;
 }
 
+//===----------------------------------------------------------------------===//
+// ai.onnx.preview.training
+//===----------------------------------------------------------------------===//
+
+const llvm::StringMap<Importer::Handler> &Importer::previewTrainingHandlers() {
+  static const llvm::StringMap<Handler> table = {
+      {"Adagrad", &Importer::importPreviewOptimizer},
+      {"Momentum", &Importer::importPreviewOptimizer},
+      {"Adam", &Importer::importPreviewOptimizer},
+      {"Gradient", &Importer::importGradient},
+  };
+  return table;
+}
+
+/// Adagrad (R, T, X..., G..., H...), Momentum (R, T, X..., G..., V...) and Adam
+/// (R, T, X..., G..., V..., H...) become one op per optimised tensor; the
+/// outputs are the new X..., then the new states in input order.
+LogicalResult Importer::importPreviewOptimizer(Node &n, SmallVectorImpl<Value> &out) {
+  StringRef op = n.proto.op_type();
+  unsigned states = op == "Adam" ? 2 : 1;
+  unsigned perTensor = 2 + states; // X, G and the states
+  unsigned numInputs = n.proto.input_size();
+  if (numInputs < 2 + perTensor || (numInputs - 2) % perTensor != 0)
+    return nodeError(n, "expects R, T and " + Twine(perTensor) +
+                            " inputs per optimised tensor (X..., G..., state...), got " +
+                            Twine(numInputs) + " inputs");
+  unsigned count = (numInputs - 2) / perTensor;
+  if (n.numOutputs() != count * (1 + states))
+    return nodeError(n, "optimises " + Twine(count) + " tensor(s) and so has " +
+                            Twine(count * (1 + states)) + " outputs, got " +
+                            Twine(n.numOutputs()));
+  for (unsigned i = 0; i < numInputs; ++i)
+    if (!n.input(i))
+      return nodeError(n, "input #" + Twine(i) + " must not be omitted");
+  // R: a float scalar (f32 in the op), T: an i64 scalar.
+  auto scalar = [&](Value v, StringRef what) -> FailureOr<Value> {
+    auto t = typeOf(v);
+    if (t.getNumElements() != 1)
+      return nodeError(n, "input '" + what + "' must be a scalar, got " +
+                              Twine(t.getNumElements()) + " elements");
+    if (t.getRank() == 0)
+      return v;
+    return reshape(n, v, {});
+  };
+  auto f32 = b.getF32Type();
+  if (!isa<FloatType>(typeOf(n.input(0)).getElementType()))
+    return nodeError(n, "input 'R' must be a float scalar");
+  if (!typeOf(n.input(1)).getElementType().isInteger(64))
+    return nodeError(n, "input 'T' must be an int64 scalar");
+  auto rv = scalar(n.input(0), "R");
+  auto tv = scalar(n.input(1), "T");
+  if (failed(rv) || failed(tv))
+    return failure();
+  Value r = *rv;
+  if (!typeOf(r).getElementType().isF32())
+    r = CastOp::create(b, n.loc, RankedTensorType::get({}, f32), r);
+  SmallVector<NamedAttribute> attrs;
+  auto f = [&](StringRef name, float dflt) {
+    attrs.push_back(b.getNamedAttr(name, b.getF32FloatAttr(n.getFloat(name, dflt))));
+  };
+  if (op == "Adagrad") {
+    f("decay_factor", 0.0f), f("epsilon", 1e-6f), f("norm_coefficient", 0.0f);
+  } else if (op == "Momentum") {
+    for (StringRef required : {"alpha", "beta", "mode", "norm_coefficient"})
+      if (!n.has(required))
+        return nodeError(n, "attribute '" + required + "' is required");
+    std::string mode = n.getString("mode", "standard");
+    if (mode != "standard" && mode != "nesterov")
+      return nodeError(n, "mode must be \"standard\" or \"nesterov\", got \"" + mode + "\"");
+    f("alpha", 0.0f), f("beta", 0.0f), f("norm_coefficient", 0.0f);
+    attrs.push_back(b.getNamedAttr("mode", b.getStringAttr(mode)));
+  } else {
+    f("alpha", 0.9f), f("beta", 0.999f), f("epsilon", 1e-6f), f("norm_coefficient", 0.0f),
+        f("norm_coefficient_post", 0.0f);
+  }
+  out.assign(count * (1 + states), Value());
+  for (unsigned i = 0; i < count; ++i) {
+    SmallVector<Value> operands = {r, *tv};
+    for (unsigned k = 0; k < perTensor; ++k)
+      operands.push_back(n.input(2 + k * count + i));
+    for (Value v : ArrayRef<Value>(operands).drop_front(2))
+      if (!isa<FloatType>(typeOf(v).getElementType()))
+        return nodeError(n, "optimised tensors, gradients and states must be float tensors");
+    FailureOr<Operation *> built = failure();
+    if (op == "Adagrad")
+      built = build<OnnxAdagradOp>(n, operands, attrs);
+    else if (op == "Momentum")
+      built = build<OnnxMomentumOp>(n, operands, attrs);
+    else
+      built = build<OnnxAdamOp>(n, operands, attrs);
+    if (failed(built))
+      return failure();
+    for (unsigned k = 0; k <= states; ++k)
+      out[k * count + i] = (*built)->getResult(k);
+  }
+  return success();
+}
+
+/// Gradient(xs..., zs...) {xs, zs, y}: the gradients of y with respect to xs,
+/// built by mpc's autodiff from the ops imported so far (y must come before
+/// the Gradient node in the graph). An x that y does not depend on gets zeros.
+LogicalResult Importer::importGradient(Node &n, SmallVectorImpl<Value> &out) {
+  auto *xs = n.attr("xs");
+  auto *y = n.attr("y");
+  if (!xs || !y)
+    return nodeError(n, "attributes 'xs' and 'y' are required");
+  if (static_cast<int>(n.numOutputs()) != xs->strings_size())
+    return nodeError(n, "has " + Twine(n.numOutputs()) + " outputs for " +
+                            Twine(xs->strings_size()) + " xs");
+  auto yv = values.find(y->s());
+  if (yv == values.end())
+    return nodeError(n, "y '" + y->s() +
+                            "' must be computed by a node before the Gradient node");
+  if (!isDifferentiableType(yv->second.getType()))
+    return nodeError(n, "y '" + y->s() + "' is not a float tensor");
+  SmallVector<Value> wrt;
+  for (int i = 0; i < xs->strings_size(); ++i) {
+    auto v = lookup(xs->strings(i));
+    if (failed(v))
+      return failure();
+    if (!isDifferentiableType(v->getType()))
+      return nodeError(n, "x '" + xs->strings(i) + "' is not a float tensor");
+    wrt.push_back(*v);
+  }
+  Block *block = b.getInsertionBlock();
+  // Inside training_info's algorithm the body already ends with the return.
+  Operation *before = b.getInsertionPoint() == block->end() ? nullptr : &*b.getInsertionPoint();
+  auto grads = buildBackward(*block, before, yv->second, wrt);
+  if (failed(grads))
+    return nodeError(n, "cannot differentiate '" + y->s() + "' (see the error above)");
+  if (before)
+    b.setInsertionPoint(before);
+  else
+    b.setInsertionPointToEnd(block);
+  for (auto [x, g] : llvm::zip(wrt, *grads)) {
+    if (g) {
+      out.push_back(g);
+      continue;
+    }
+    auto type = cast<RankedTensorType>(gradientType(x.getType()));
+    auto zero = constant(n, DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+    if (failed(zero))
+      return failure();
+    out.push_back(*zero);
+  }
+  return success();
+}
+
+/// ModelProto.training_info: the algorithm graph's nodes follow the inference
+/// graph's in @main (they may use its inputs, outputs and initializers, and
+/// Gradient), and each update_binding makes its initializer a mutable global
+/// that the step stores the bound algorithm output into. An initialization
+/// graph is not supported yet.
+LogicalResult Importer::importTrainingInfo(const onnx::ModelProto &model) {
+  if (model.training_info_size() > 1) {
+    error = "training_info: only one TrainingInfoProto is supported, the model has " +
+            std::to_string(model.training_info_size());
+    return failure();
+  }
+  const onnx::TrainingInfoProto &info = model.training_info(0);
+  if (info.initialization().node_size() > 0 || info.initialization_binding_size() > 0) {
+    error = "training_info: an initialization graph is not supported (initialise the "
+            "parameters as initializers instead)";
+    return failure();
+  }
+  const onnx::GraphProto &algorithm = info.algorithm();
+  llvm::StringSet<> mainInitializers;
+  for (auto &kv : initializers)
+    mainInitializers.insert(kv.getKey());
+  for (const auto &init : algorithm.initializer())
+    if (!initializers.insert({init.name(), &init}).second) {
+      error = "training_info: algorithm initializer '" + init.name() +
+              "' is already defined by the inference graph";
+      return failure();
+    }
+  for (const auto &in : algorithm.input())
+    if (!values.count(in.name()) && !initializers.count(in.name())) {
+      error = "training_info: algorithm input '" + in.name() +
+              "' is not an input, output or initializer of the inference graph";
+      return failure();
+    }
+  Operation *ret = func.getBody().front().getTerminator();
+  b.setInsertionPoint(ret);
+  std::vector<const onnx::NodeProto *> order;
+  if (failed(sortNodes(algorithm, order)))
+    return failure();
+  llvm::DenseMap<const onnx::NodeProto *, int64_t> position;
+  for (int i = 0; i < algorithm.node_size(); ++i)
+    position[&algorithm.node(i)] = graphNodeCount + i;
+  for (const onnx::NodeProto *node : order)
+    if (failed(importNode(*node, position[node])))
+      return failure();
+  for (const auto &binding : info.update_binding()) {
+    std::string where = "training_info: update_binding '" + binding.key() + "' <- '" +
+                        binding.value() + "'";
+    if (!mainInitializers.count(binding.key())) {
+      error = where + ": '" + binding.key() + "' is not an initializer of the inference graph";
+      return failure();
+    }
+    auto it = values.find(binding.value());
+    if (it == values.end()) {
+      error = where + ": '" + binding.value() + "' is not computed by the algorithm";
+      return failure();
+    }
+    auto loaded = lookup(binding.key()); // creates the global when unused so far
+    if (failed(loaded))
+      return failure();
+    auto global = symbols->lookup<ml_program::GlobalOp>(binding.key());
+    if (!global || global.getIsMutable()) {
+      error = where + ": '" + binding.key() + "' is bound twice or is not a tensor";
+      return failure();
+    }
+    if (global.getType() != it->second.getType()) {
+      std::string s1, s2;
+      llvm::raw_string_ostream o1(s1), o2(s2);
+      o1 << global.getType();
+      o2 << it->second.getType();
+      error = where + ": the new value has type " + s2 + ", the initializer " + s1;
+      return failure();
+    }
+    global.setIsMutable(true);
+    SmallVector<ml_program::GlobalLoadConstOp> loads;
+    func.walk([&](ml_program::GlobalLoadConstOp l) {
+      if (l.getGlobal().getLeafReference() == global.getSymName())
+        loads.push_back(l);
+    });
+    for (auto l : loads) {
+      OpBuilder lb(l);
+      auto nl = ml_program::GlobalLoadOp::create(lb, l.getLoc(), l.getType(), l.getGlobalAttr());
+      l.replaceAllUsesWith(nl.getResult());
+      if (lastGlobalLoad == l.getOperation())
+        lastGlobalLoad = nl;
+      l.erase();
+    }
+    OpBuilder sb(ret);
+    ml_program::GlobalStoreOp::create(sb, NameLoc::get(b.getStringAttr(binding.key())),
+                                      FlatSymbolRefAttr::get(global.getSymNameAttr()),
+                                      it->second);
+  }
+  return success();
+}
+
 OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model, std::string &errorOut) {
   int64_t defaultOpset = -1;
   for (const auto &imp : model.opset_import()) {
@@ -1616,6 +1919,10 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model, std::string &
     else
       domainOpsets[imp.domain()] = imp.version();
   }
+  // A model of preview-training ops alone (the ONNX backend tests of Adam,
+  // Adagrad, Momentum) may import no default-domain opset.
+  if (defaultOpset < 0 && domainOpsets.count(kPreviewTraining))
+    defaultOpset = kMaxOpset;
   if (defaultOpset < 0) {
     errorOut = "the model imports no opset for the default domain 'ai.onnx'";
     return nullptr;
@@ -1637,6 +1944,11 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model, std::string &
   if (!model.producer_name().empty())
     module->setAttr("mpc.producer", b.getStringAttr(model.producer_name()));
   if (failed(importGraph(model.graph()))) {
+    errorOut = error.empty() ? "import failed" : error;
+    return nullptr;
+  }
+  graphNodeCount = model.graph().node_size();
+  if (model.training_info_size() > 0 && failed(importTrainingInfo(model))) {
     errorOut = error.empty() ? "import failed" : error;
     return nullptr;
   }
@@ -1684,6 +1996,10 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   if (!loadModelProto(path, model, error))
     return nullptr;
   context.loadDialect<MpcDialect, func::FuncDialect, ml_program::MLProgramDialect>();
+  // ONNX Gradient nodes are resolved by the autodiff: its rules must be there.
+  DialectRegistry gradients;
+  registerGradientExternalModels(gradients);
+  context.appendDialectRegistry(gradients);
   std::string dir = llvm::sys::path::parent_path(path).str();
   Importer importer(context, options, dir.empty() ? "." : dir);
   return importer.run(model, error);

@@ -97,7 +97,8 @@ LogicalResult inferBinaryOpType(MLIRContext *ctx, std::optional<Location> loc, S
     return fail(loc, opName, "operand element types differ: ", l.getElementType(), " vs ",
                 r.getElementType());
   Type elem = boolResult ? IntegerType::get(ctx, 1) : l.getElementType();
-  if (failed(inferBroadcastType(loc, {lhs, rhs}, elem, types)))
+  // One diagnostic, naming the op: the shared helper stays quiet here.
+  if (failed(inferBroadcastType(std::nullopt, {lhs, rhs}, elem, types)))
     return fail(loc, opName, "operands do not broadcast: ", lhs, " and ", rhs);
   return success();
 }
@@ -265,8 +266,10 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
     return fail(loc, op, "contraction dims differ (", k, " vs ", k2, ") for ", a, " x ", b);
   if (Value c = adaptor.getC()) {
     auto ct = cast<RankedTensorType>(c.getType());
-    if (ct.getElementType() != a.getElementType())
-      return fail(loc, op, "C element type ", ct.getElementType(), " differs from A's");
+    // C may stay FP32 when A and B are low precision (mixed-precision bias).
+    if (ct.getElementType() != a.getElementType() && !ct.getElementType().isF32())
+      return fail(loc, op, "C element type ", ct.getElementType(),
+                  " must be A's element type or f32");
     if (!broadcastsTo(ct.getShape(), {m, n}))
       return fail(loc, op, "C of shape ", shapeStr(ct.getShape()), " does not broadcast to [",
                   m, ",", n, "]");
@@ -386,6 +389,10 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *ctx, std::optional<Loca
     if (!p)
       continue;
     auto t = cast<RankedTensorType>(p.getType());
+    // Scale and bias are in X's type or FP32 (mixed precision).
+    if (t.getElementType() != x.getElementType() && !t.getElementType().isF32())
+      return fail(loc, op, "scale/bias element type ", t.getElementType(),
+                  " must be X's element type or f32");
     if (!broadcastsTo(t.getShape(), normShape))
       return fail(loc, op, "scale/bias of shape ", shapeStr(t.getShape()),
                   " do not broadcast to the normalised dims ", shapeStr(normShape));
@@ -623,10 +630,25 @@ OpFoldResult CastOp::fold(FoldAdaptor) {
   return {};
 }
 
+LogicalResult QuantizeOp::verify() {
+  if (getX().getType().getShape() != getQ().getType().getShape())
+    return emitOpError("result shape differs from the operand's");
+  return success();
+}
+
 LogicalResult DequantizeOp::verify() {
   if (getQ().getType().getShape() != getY().getType().getShape())
     return emitOpError("result shape differs from the operand's");
   return success();
+}
+
+// batch_norm computes in X's type; its scale, bias and statistics stay FP32.
+OperandPrecision BatchNormOp::getOperandPrecision(unsigned index) {
+  return index == 0 ? OperandPrecision::Compute : OperandPrecision::Fp32;
+}
+
+OperandPrecision BatchNormTrainOp::getOperandPrecision(unsigned index) {
+  return index == 0 ? OperandPrecision::Compute : OperandPrecision::Fp32;
 }
 
 LogicalResult AmaxOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>, Adaptor,

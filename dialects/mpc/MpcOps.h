@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dialects/mpc/MpcDialect.h"
+#include "dialects/mpc/MpcInterfaces.h"
 #include "dialects/mpc/ShapeInference.h"
 
 #define GET_OP_CLASSES

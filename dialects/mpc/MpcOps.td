@@ -9,6 +9,7 @@
 #define MPC_OPS_TD
 
 include "dialects/mpc/MpcBase.td"
+include "dialects/mpc/MpcInterfaces.td"
 
 //===----------------------------------------------------------------------===//
 // Elementwise unary
@@ -24,19 +25,19 @@ class Mpc_UnaryOp<string mnemonic, Type type, string onnx, list<Trait> traits = 
   let results = (outs type:$y);
 }
 
-def Mpc_NegOp : Mpc_UnaryOp<"neg", Mpc_NumericTensor, "Neg">;
-def Mpc_AbsOp : Mpc_UnaryOp<"abs", Mpc_NumericTensor, "Abs">;
-def Mpc_ExpOp : Mpc_UnaryOp<"exp", Mpc_FloatTensor, "Exp">;
-def Mpc_LogOp : Mpc_UnaryOp<"log", Mpc_FloatTensor, "Log">;
-def Mpc_SqrtOp : Mpc_UnaryOp<"sqrt", Mpc_FloatTensor, "Sqrt">;
-def Mpc_ReciprocalOp : Mpc_UnaryOp<"reciprocal", Mpc_FloatTensor, "Reciprocal">;
-def Mpc_TanhOp : Mpc_UnaryOp<"tanh", Mpc_FloatTensor, "Tanh">;
-def Mpc_SigmoidOp : Mpc_UnaryOp<"sigmoid", Mpc_FloatTensor, "Sigmoid">;
-def Mpc_ReluOp : Mpc_UnaryOp<"relu", Mpc_FloatTensor, "Relu">;
-def Mpc_ErfOp : Mpc_UnaryOp<"erf", Mpc_FloatTensor, "Erf">;
+def Mpc_NegOp : Mpc_UnaryOp<"neg", Mpc_NumericTensor, "Neg", [Mpc_Pass]>;
+def Mpc_AbsOp : Mpc_UnaryOp<"abs", Mpc_NumericTensor, "Abs", [Mpc_Pass]>;
+def Mpc_ExpOp : Mpc_UnaryOp<"exp", Mpc_FloatTensor, "Exp", [Mpc_Fp32]>;
+def Mpc_LogOp : Mpc_UnaryOp<"log", Mpc_FloatTensor, "Log", [Mpc_Fp32]>;
+def Mpc_SqrtOp : Mpc_UnaryOp<"sqrt", Mpc_FloatTensor, "Sqrt", [Mpc_Pass]>;
+def Mpc_ReciprocalOp : Mpc_UnaryOp<"reciprocal", Mpc_FloatTensor, "Reciprocal", [Mpc_Fp32]>;
+def Mpc_TanhOp : Mpc_UnaryOp<"tanh", Mpc_FloatTensor, "Tanh", [Mpc_Pass]>;
+def Mpc_SigmoidOp : Mpc_UnaryOp<"sigmoid", Mpc_FloatTensor, "Sigmoid", [Mpc_Pass]>;
+def Mpc_ReluOp : Mpc_UnaryOp<"relu", Mpc_FloatTensor, "Relu", [Mpc_Pass]>;
+def Mpc_ErfOp : Mpc_UnaryOp<"erf", Mpc_FloatTensor, "Erf", [Mpc_Pass]>;
 def Mpc_NotOp : Mpc_UnaryOp<"not", Mpc_BoolTensor, "Not">;
 
-def Mpc_LeakyReluOp : Mpc_UnaryOp<"leaky_relu", Mpc_FloatTensor, "LeakyRelu"> {
+def Mpc_LeakyReluOp : Mpc_UnaryOp<"leaky_relu", Mpc_FloatTensor, "LeakyRelu", [Mpc_Pass]> {
   let description = [{
     `y = x >= 0 ? x : alpha * x`.
 
@@ -47,7 +48,7 @@ def Mpc_LeakyReluOp : Mpc_UnaryOp<"leaky_relu", Mpc_FloatTensor, "LeakyRelu"> {
   let arguments = (ins Mpc_FloatTensor:$x, DefaultValuedAttr<F32Attr, "0.01f">:$alpha);
 }
 
-def Mpc_GeluOp : Mpc_UnaryOp<"gelu", Mpc_FloatTensor, "Gelu"> {
+def Mpc_GeluOp : Mpc_UnaryOp<"gelu", Mpc_FloatTensor, "Gelu", [Mpc_Pass]> {
   let description = [{
     `approximate = "none"`: `y = 0.5 x (1 + erf(x / sqrt 2))`;
     `approximate = "tanh"`: `y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
@@ -90,9 +91,9 @@ class Mpc_BinaryOp<string mnemonic, string onnx, Type operandType, Type resultTy
 }
 
 class Mpc_ArithOp<string mnemonic, string onnx>
-    : Mpc_BinaryOp<mnemonic, onnx, Mpc_NumericTensor, Mpc_NumericTensor>;
+    : Mpc_BinaryOp<mnemonic, onnx, Mpc_NumericTensor, Mpc_NumericTensor, [Mpc_Promote]>;
 class Mpc_CompareOp<string mnemonic, string onnx>
-    : Mpc_BinaryOp<mnemonic, onnx, Mpc_NumericTensor, Mpc_BoolTensor>;
+    : Mpc_BinaryOp<mnemonic, onnx, Mpc_NumericTensor, Mpc_BoolTensor, [Mpc_Promote]>;
 class Mpc_LogicOp<string mnemonic, string onnx>
     : Mpc_BinaryOp<mnemonic, onnx, Mpc_BoolTensor, Mpc_BoolTensor>;
 
@@ -102,7 +103,7 @@ def Mpc_MulOp : Mpc_ArithOp<"mul", "Mul">;
 def Mpc_DivOp : Mpc_ArithOp<"div", "Div">;
 def Mpc_MaxOp : Mpc_ArithOp<"max", "Max">;
 def Mpc_MinOp : Mpc_ArithOp<"min", "Min">;
-def Mpc_PowOp : Mpc_BinaryOp<"pow", "Pow", Mpc_FloatTensor, Mpc_FloatTensor>;
+def Mpc_PowOp : Mpc_BinaryOp<"pow", "Pow", Mpc_FloatTensor, Mpc_FloatTensor, [Mpc_Fp32]>;
 def Mpc_EqualOp : Mpc_CompareOp<"equal", "Equal">;
 def Mpc_LessOp : Mpc_CompareOp<"less", "Less">;
 def Mpc_LessEqualOp : Mpc_CompareOp<"less_equal", "LessOrEqual">;
@@ -111,7 +112,7 @@ def Mpc_GreaterEqualOp : Mpc_CompareOp<"greater_equal", "GreaterOrEqual">;
 def Mpc_AndOp : Mpc_LogicOp<"and", "And">;
 def Mpc_OrOp : Mpc_LogicOp<"or", "Or">;
 
-def Mpc_WhereOp : Mpc_Op<"where", [Pure, InferTypeOpAdaptor]> {
+def Mpc_WhereOp : Mpc_Op<"where", [Pure, InferTypeOpAdaptor, Mpc_Promote]> {
   let summary = "elementwise select with three-way broadcasting";
   let description = [{
     ONNX `Where`: `z = cond ? x : y`, all three broadcast to a common shape.
@@ -128,7 +129,7 @@ def Mpc_WhereOp : Mpc_Op<"where", [Pure, InferTypeOpAdaptor]> {
 // Linear algebra and convolution
 //===----------------------------------------------------------------------===//
 
-def Mpc_MatMulOp : Mpc_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
+def Mpc_MatMulOp : Mpc_Op<"matmul", [Pure, InferTypeOpAdaptor, Mpc_Lower]> {
   let summary = "NumPy matrix product";
   let description = [{
     ONNX `MatMul`: a 1-D `lhs` gets a leading 1 and a 1-D `rhs` a trailing 1,
@@ -143,7 +144,7 @@ def Mpc_MatMulOp : Mpc_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_FloatTensor:$result);
 }
 
-def Mpc_GemmOp : Mpc_Op<"gemm", [Pure, InferTypeOpAdaptor]> {
+def Mpc_GemmOp : Mpc_Op<"gemm", [Pure, InferTypeOpAdaptor, Mpc_Lower]> {
   let summary = "general matrix multiply with bias";
   let description = [{
     ONNX `Gemm`: `y = alpha * op(a) * op(b) + beta * c`, where `op` transposes
@@ -161,7 +162,7 @@ def Mpc_GemmOp : Mpc_Op<"gemm", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_FloatTensor:$y);
 }
 
-def Mpc_ConvOp : Mpc_Op<"conv", [Pure, InferTypeOpAdaptor]> {
+def Mpc_ConvOp : Mpc_Op<"conv", [Pure, InferTypeOpAdaptor, Mpc_Lower]> {
   let summary = "2-D convolution (NCHW)";
   let description = [{
     ONNX `Conv` for 2-D inputs: `x` is N x C x H x W, `w` is M x C/group x kH x kW,
@@ -184,7 +185,7 @@ def Mpc_ConvOp : Mpc_Op<"conv", [Pure, InferTypeOpAdaptor]> {
 // Pooling
 //===----------------------------------------------------------------------===//
 
-def Mpc_MaxPoolOp : Mpc_Op<"max_pool", [Pure, InferTypeOpAdaptor]> {
+def Mpc_MaxPoolOp : Mpc_Op<"max_pool", [Pure, InferTypeOpAdaptor, Mpc_Pass]> {
   let summary = "2-D max pooling (NCHW)";
   let description = [{
     ONNX `MaxPool` for 2-D inputs (the `Indices` output is not supported).
@@ -202,7 +203,7 @@ def Mpc_MaxPoolOp : Mpc_Op<"max_pool", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_FloatTensor:$y);
 }
 
-def Mpc_AvgPoolOp : Mpc_Op<"avg_pool", [Pure, InferTypeOpAdaptor]> {
+def Mpc_AvgPoolOp : Mpc_Op<"avg_pool", [Pure, InferTypeOpAdaptor, Mpc_Pass]> {
   let summary = "2-D average pooling (NCHW)";
   let description = [{
     ONNX `AveragePool` for 2-D inputs. With `count_include_pad = false` the
@@ -220,7 +221,7 @@ def Mpc_AvgPoolOp : Mpc_Op<"avg_pool", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_FloatTensor:$y);
 }
 
-def Mpc_GlobalAvgPoolOp : Mpc_Op<"global_avg_pool", [Pure, InferTypeOpAdaptor]> {
+def Mpc_GlobalAvgPoolOp : Mpc_Op<"global_avg_pool", [Pure, InferTypeOpAdaptor, Mpc_Pass]> {
   let summary = "mean over all spatial dimensions";
   let description = [{
     ONNX `GlobalAveragePool`: N x C x D1 x ... -> N x C x 1 x ... (FP32 accumulation).
@@ -237,7 +238,7 @@ def Mpc_GlobalAvgPoolOp : Mpc_Op<"global_avg_pool", [Pure, InferTypeOpAdaptor]> 
 // Normalisation and softmax
 //===----------------------------------------------------------------------===//
 
-def Mpc_BatchNormOp : Mpc_Op<"batch_norm", [Pure, InferTypeOpAdaptor]> {
+def Mpc_BatchNormOp : Mpc_Op<"batch_norm", [Pure, InferTypeOpAdaptor, Mpc_PassWithStats]> {
   let summary = "batch normalisation with running statistics (inference)";
   let description = [{
     ONNX `BatchNormalization` with `training_mode = 0`:
@@ -256,7 +257,7 @@ def Mpc_BatchNormOp : Mpc_Op<"batch_norm", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_FloatTensor:$y);
 }
 
-def Mpc_BatchNormTrainOp : Mpc_Op<"batch_norm_train", [Pure, InferTypeOpAdaptor]> {
+def Mpc_BatchNormTrainOp : Mpc_Op<"batch_norm_train", [Pure, InferTypeOpAdaptor, Mpc_PassWithStats]> {
   let summary = "batch normalisation with batch statistics (training)";
   let description = [{
     ONNX `BatchNormalization` with `training_mode = 1`: normalises with the
@@ -277,7 +278,7 @@ def Mpc_BatchNormTrainOp : Mpc_Op<"batch_norm_train", [Pure, InferTypeOpAdaptor]
                       Mpc_FloatTensor:$new_running_var);
 }
 
-def Mpc_LayerNormOp : Mpc_Op<"layer_norm", [Pure, InferTypeOpAdaptor]> {
+def Mpc_LayerNormOp : Mpc_Op<"layer_norm", [Pure, InferTypeOpAdaptor, Mpc_Fp32]> {
   let summary = "layer normalisation over the trailing dimensions";
   let description = [{
     ONNX `LayerNormalization`: normalises over dims `[axis, rank)`; `scale` and
@@ -299,7 +300,7 @@ def Mpc_LayerNormOp : Mpc_Op<"layer_norm", [Pure, InferTypeOpAdaptor]> {
 }
 
 class Mpc_SoftmaxBase<string mnemonic, string onnx>
-    : Mpc_Op<mnemonic, [Pure, SameOperandsAndResultType,
+    : Mpc_Op<mnemonic, [Pure, SameOperandsAndResultType, Mpc_Fp32Strict,
                         DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "ONNX " # onnx # " along one axis";
   let description = "ONNX `" # onnx # "` with opset-13 semantics: normalises along `axis` "
@@ -318,8 +319,8 @@ def Mpc_LogSoftmaxOp : Mpc_SoftmaxBase<"log_softmax", "LogSoftmax">;
 // Reductions
 //===----------------------------------------------------------------------===//
 
-class Mpc_ReduceOp<string mnemonic, string onnx>
-    : Mpc_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+class Mpc_ReduceOp<string mnemonic, string onnx, list<Trait> traits = []>
+    : Mpc_Op<mnemonic, traits # [Pure, InferTypeOpAdaptor]> {
   let summary = "ONNX " # onnx;
   let description = "ONNX `" # onnx # "` over `axes` (normalised, sorted, unique, never "
       "empty). Low-precision inputs accumulate in FP32.\n\n"
@@ -330,15 +331,15 @@ class Mpc_ReduceOp<string mnemonic, string onnx>
   let results = (outs Mpc_NumericTensor:$y);
 }
 
-def Mpc_ReduceSumOp : Mpc_ReduceOp<"reduce_sum", "ReduceSum">;
-def Mpc_ReduceMeanOp : Mpc_ReduceOp<"reduce_mean", "ReduceMean">;
-def Mpc_ReduceMaxOp : Mpc_ReduceOp<"reduce_max", "ReduceMax">;
+def Mpc_ReduceSumOp : Mpc_ReduceOp<"reduce_sum", "ReduceSum", [Mpc_Fp32]>;
+def Mpc_ReduceMeanOp : Mpc_ReduceOp<"reduce_mean", "ReduceMean", [Mpc_Fp32]>;
+def Mpc_ReduceMaxOp : Mpc_ReduceOp<"reduce_max", "ReduceMax", [Mpc_Pass]>;
 
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def Mpc_ReshapeOp : Mpc_Op<"reshape", [Pure]> {
+def Mpc_ReshapeOp : Mpc_Op<"reshape", [Pure, Mpc_Pass]> {
   let summary = "reinterpret the shape, keeping the elements in order";
   let description = [{
     The result type is the new shape; element count and type must agree.
@@ -354,7 +355,7 @@ def Mpc_ReshapeOp : Mpc_Op<"reshape", [Pure]> {
   let hasFolder = 1;
 }
 
-def Mpc_TransposeOp : Mpc_Op<"transpose", [Pure, InferTypeOpAdaptor]> {
+def Mpc_TransposeOp : Mpc_Op<"transpose", [Pure, InferTypeOpAdaptor, Mpc_Pass]> {
   let summary = "permute dimensions";
   let description = [{
     ONNX `Transpose`: result dim i is input dim `perm[i]`.
@@ -367,7 +368,7 @@ def Mpc_TransposeOp : Mpc_Op<"transpose", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_AnyTensor:$y);
 }
 
-def Mpc_ConcatOp : Mpc_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+def Mpc_ConcatOp : Mpc_Op<"concat", [Pure, InferTypeOpAdaptor, Mpc_Promote]> {
   let summary = "concatenate along an axis";
   let description = [{
     ONNX `Concat`; all inputs share the element type and every dim but `axis`.
@@ -380,7 +381,7 @@ def Mpc_ConcatOp : Mpc_Op<"concat", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_AnyTensor:$y);
 }
 
-def Mpc_SplitOp : Mpc_Op<"split", [Pure, InferTypeOpAdaptor]> {
+def Mpc_SplitOp : Mpc_Op<"split", [Pure, InferTypeOpAdaptor, Mpc_Pass]> {
   let summary = "split along an axis into pieces of given sizes";
   let description = [{
     ONNX `Split` with explicit sizes (the importer computes even splits).
@@ -393,7 +394,7 @@ def Mpc_SplitOp : Mpc_Op<"split", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Variadic<Mpc_AnyTensor>:$outputs);
 }
 
-def Mpc_SliceOp : Mpc_Op<"slice", [Pure, InferTypeOpAdaptor]> {
+def Mpc_SliceOp : Mpc_Op<"slice", [Pure, InferTypeOpAdaptor, Mpc_Pass]> {
   let summary = "strided slice with one (start, end, step) per dimension";
   let description = [{
     ONNX `Slice` with its inputs folded into attributes, one entry per dim and
@@ -409,7 +410,7 @@ def Mpc_SliceOp : Mpc_Op<"slice", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_AnyTensor:$y);
 }
 
-def Mpc_GatherOp : Mpc_Op<"gather", [Pure, InferTypeOpAdaptor]> {
+def Mpc_GatherOp : Mpc_Op<"gather", [Pure, InferTypeOpAdaptor, Mpc_Pass]> {
   let summary = "gather slices along an axis";
   let description = [{
     ONNX `Gather`: result shape is `data.shape[:axis] + indices.shape +
@@ -423,7 +424,7 @@ def Mpc_GatherOp : Mpc_Op<"gather", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Mpc_AnyTensor:$y);
 }
 
-def Mpc_ExpandOp : Mpc_Op<"expand", [Pure]> {
+def Mpc_ExpandOp : Mpc_Op<"expand", [Pure, Mpc_Pass]> {
   let summary = "broadcast to a larger shape";
   let description = [{
     ONNX `Expand`; the result type is the broadcast shape (the importer computes
@@ -451,6 +452,8 @@ def Mpc_ConstantOp : Mpc_Op<"constant", [Pure, ConstantLike]> {
   let arguments = (ins ElementsAttr:$value);
   let results = (outs Mpc_AnyTensor:$y);
   let hasVerifier = 1;
+  // No operands: the shared format would print two spaces after the name.
+  let assemblyFormat = "attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
 }
 
@@ -458,25 +461,29 @@ def Mpc_ConstantOp : Mpc_Op<"constant", [Pure, ConstantLike]> {
 // Training ops
 //===----------------------------------------------------------------------===//
 
-def Mpc_DropoutOp : Mpc_Op<"dropout", [Pure, InferTypeOpAdaptor]> {
+def Mpc_DropoutOp : Mpc_Op<"dropout", [Pure, InferTypeOpAdaptor, Mpc_Pass]> {
   let summary = "inverted dropout (training mode)";
   let description = [{
     ONNX `Dropout` with `training_mode = 1`: `y = mask * x / (1 - ratio)`. The
     mask comes from a counter-based random stream keyed by `seed` and the
-    element index, identical on every backend. Inference-mode Dropout imports
-    as the identity.
+    element index, identical on every backend. The optional i64 scalar
+    `offset` (the training step's counter) moves the stream: element i draws
+    counter `offset * numel + i`. Inference-mode Dropout imports as the
+    identity.
 
     ```mlir
     %y, %mask = mpc.dropout %x {ratio = 0.1 : f32, seed = 0 : i64} : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xi1>)
+    %y2, %mask2 = mpc.dropout %x, %step {ratio = 0.1 : f32} : (tensor<4x8xf32>, tensor<i64>) -> (tensor<4x8xf32>, tensor<4x8xi1>)
     ```
   }];
-  let arguments = (ins Mpc_FloatTensor:$x, DefaultValuedAttr<F32Attr, "0.5f">:$ratio,
+  let arguments = (ins Mpc_FloatTensor:$x, Optional<0DTensorOf<[I64]>>:$offset,
+                       DefaultValuedAttr<F32Attr, "0.5f">:$ratio,
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Mpc_FloatTensor:$y, Mpc_BoolTensor:$mask);
 }
 
 def Mpc_SoftmaxCrossEntropyLossOp
-    : Mpc_Op<"softmax_cross_entropy_loss", [Pure, InferTypeOpAdaptor]> {
+    : Mpc_Op<"softmax_cross_entropy_loss", [Pure, InferTypeOpAdaptor, Mpc_Fp32Strict]> {
   let summary = "softmax cross-entropy loss";
   let description = [{
     ONNX `SoftmaxCrossEntropyLoss`: `scores` is N x C (x D1 ...), `labels` N (x D1
@@ -495,7 +502,7 @@ def Mpc_SoftmaxCrossEntropyLossOp
   let results = (outs Mpc_FloatTensor:$loss, Mpc_FloatTensor:$log_prob);
 }
 
-def Mpc_NllLossOp : Mpc_Op<"nll_loss", [Pure, InferTypeOpAdaptor]> {
+def Mpc_NllLossOp : Mpc_Op<"nll_loss", [Pure, InferTypeOpAdaptor, Mpc_Fp32Strict]> {
   let summary = "negative log-likelihood loss";
   let description = [{
     ONNX `NegativeLogLikelihoodLoss`: `input` is N x C (x D1 ...) log-probabilities,
@@ -537,7 +544,7 @@ def Mpc_CastOp : Mpc_Op<"cast", [Pure, SameOperandsAndResultShape]> {
   let hasFolder = 1;
 }
 
-def Mpc_QuantizeOp : Mpc_Op<"quantize", [Pure, SameOperandsAndResultShape]> {
+def Mpc_QuantizeOp : Mpc_Op<"quantize", [Pure]> {
   let summary = "scaled saturating conversion to FP8";
   let description = [{
     `q = sat(x * scale)`: the product is formed in FP32 and converted to the
@@ -550,6 +557,8 @@ def Mpc_QuantizeOp : Mpc_Op<"quantize", [Pure, SameOperandsAndResultShape]> {
   let arguments = (ins Mpc_FloatTensor:$x, Mpc_F32ScalarTensor:$scale);
   let results = (outs Mpc_Fp8Tensor:$q);
   let assemblyFormat = "$x `,` $scale attr-dict `:` functional-type(operands, results)";
+  // Not SameOperandsAndResultShape: the scale is a scalar.
+  let hasVerifier = 1;
 }
 
 def Mpc_DequantizeOp : Mpc_Op<"dequantize", [Pure]> {
@@ -579,5 +588,7 @@ def Mpc_AmaxOp : Mpc_Op<"amax", [Pure, InferTypeOpAdaptor]> {
   let arguments = (ins Mpc_FloatTensor:$x);
   let results = (outs Mpc_F32ScalarTensor:$amax);
 }
+
+include "dialects/mpc/MpcTrainingOps.td"
 
 #endif // MPC_OPS_TD

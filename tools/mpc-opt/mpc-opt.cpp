@@ -9,8 +9,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Pipelines.h"
+#include "compiler/TrainingPipeline.h"
+#include "compiler/onnx/Exporter.h"
 #include "compiler/onnx/Importer.h"
 #include "compiler/plan/PlanEmitter.h"
+#include "passes/Passes.h"
+#include "passes/PrecisionReport.h"
+#include "passes/autodiff/Autodiff.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -33,8 +39,58 @@ llvm::cl::list<std::string> inputShapes(
     llvm::cl::value_desc("name=dims"));
 
 llvm::cl::opt<std::string> emitKind("emit",
-                                    llvm::cl::desc("Output: 'mlir' (default) or 'plan' (.mpcp)"),
+                                    llvm::cl::desc("Output: 'mlir' (default), 'onnx' or 'plan' (.mpcp)"),
                                     llvm::cl::init("mlir"));
+
+// High-level flags: compiler/Pipelines.cpp turns them into passes.
+llvm::cl::opt<std::string> autocastDtype(
+    "autocast", llvm::cl::desc("Run mpc-autocast with this low dtype: bf16 or fp16"),
+    llvm::cl::value_desc("bf16|fp16"), llvm::cl::init(""));
+llvm::cl::opt<std::string> precisionPreset(
+    "precision-preset", llvm::cl::desc("Autocast preset: conservative, default or aggressive"),
+    llvm::cl::init("default"));
+llvm::cl::opt<std::string> precisionPolicy(
+    "precision-policy", llvm::cl::desc("JSON autocast policy (docs/precision-policy.md)"),
+    llvm::cl::value_desc("policy.json"), llvm::cl::init(""));
+llvm::cl::opt<bool> keepIoTypes(
+    "keep-io-types",
+    llvm::cl::desc("With --autocast: keep graph inputs and outputs in their original types "
+                   "(default: on, except with --emit=onnx, which follows the converters' "
+                   "convention of low-precision inputs and outputs)"),
+    llvm::cl::init(false));
+llvm::cl::opt<std::string> precisionReport(
+    "precision-report",
+    llvm::cl::desc("Write what autocast decided per node: report.json, report.txt or report.dot"),
+    llvm::cl::value_desc("file"), llvm::cl::init(""));
+
+// Training: compiler/TrainingPipeline.cpp turns these into mpc-training-step.
+llvm::cl::opt<bool> trainFlag("train", llvm::cl::desc("Compile one training step (forward, "
+                                                      "backward, optimizer, state updates)"),
+                              llvm::cl::init(false));
+llvm::cl::opt<std::string> lossName("loss", llvm::cl::desc("With --train: the output to minimise"),
+                                    llvm::cl::init(""));
+llvm::cl::opt<std::string> trainableRe("trainable",
+                                       llvm::cl::desc("With --train: regex of trainable parameters"),
+                                       llvm::cl::init(""));
+llvm::cl::opt<std::string> frozenRe("frozen",
+                                    llvm::cl::desc("With --train: regex of frozen parameters"),
+                                    llvm::cl::init(""));
+llvm::cl::opt<std::string> optimizerSpec(
+    "optimizer",
+    llvm::cl::desc("With --train: sgd|momentum|adam|adamw[,lr=..,beta1=..,beta2=..,eps=..,"
+                   "weight_decay=..,momentum=..,dampening=..,nesterov]"),
+    llvm::cl::init(""));
+
+bool hasTrainingFlags() {
+  return trainFlag || !lossName.empty() || !trainableRe.empty() || !frozenRe.empty() ||
+         !optimizerSpec.empty();
+}
+
+bool hasHighLevelFlags() {
+  return hasTrainingFlags() || !autocastDtype.empty() || !precisionPolicy.empty() ||
+         keepIoTypes.getNumOccurrences() ||
+         precisionPreset != "default" || !precisionReport.empty();
+}
 llvm::cl::opt<bool> planStats("plan-stats",
                               llvm::cl::desc("With --emit=plan: print kernel, tensor and "
                                              "arena sizes to stderr"),
@@ -46,6 +102,7 @@ void registerPasses() {
   registerCanonicalizerPass();
   registerCSEPass();
   registerSymbolDCEPass();
+  mpc::registerMpcPasses();
 }
 
 int fail(const std::string &message) {
@@ -57,8 +114,8 @@ int fail(const std::string &message) {
 /// command line and writes the requested output.
 int runPipeline(const std::string &inputFilename, const std::string &outputFilename,
                 DialectRegistry &registry) {
-  if (emitKind != "mlir" && emitKind != "plan")
-    return fail("--emit must be 'mlir' or 'plan', got '" + emitKind + "'");
+  if (emitKind != "mlir" && emitKind != "plan" && emitKind != "onnx")
+    return fail("--emit must be 'mlir', 'onnx' or 'plan', got '" + emitKind + "'");
   MLIRContext context(registry);
   OwningOpRef<ModuleOp> module;
   if (mpc::isOnnxPath(inputFilename)) {
@@ -80,10 +137,46 @@ int runPipeline(const std::string &inputFilename, const std::string &outputFilen
   }
   MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
   PassManager pm(&context, ModuleOp::getOperationName());
+  mpc::PipelineOptions pipeline;
+  pipeline.autocast = autocastDtype;
+  pipeline.precisionPreset = precisionPreset;
+  pipeline.precisionPolicy = precisionPolicy;
+  // An autocast plan or training step keeps the model's interface, as PyTorch
+  // autocast does; an exported ONNX model takes low-precision inputs unless asked.
+  pipeline.keepIoTypes = keepIoTypes.getNumOccurrences()
+                             ? bool(keepIoTypes)
+                             : (!autocastDtype.empty() && emitKind != "onnx");
+  if (emitKind == "onnx") {
+    auto opset = (*module)->getAttrOfType<IntegerAttr>("mpc.opset");
+    pipeline.onnxOpset = opset ? opset.getInt() : 17;
+  }
+  std::string pipelineError;
+  if (!mpc::buildPipeline(pm, pipeline, context, pipelineError))
+    return fail(pipelineError);
+  // Training passes come after autocast: the backward follows the casts.
+  mpc::TrainingOptions training{trainFlag, lossName, trainableRe, frozenRe, optimizerSpec};
+  if (!mpc::buildTrainingPipeline(pm, training, pipelineError))
+    return fail(pipelineError);
   if (failed(applyPassManagerCLOptions(pm)) || failed(config.setupPassPipeline(pm)))
     return 1;
+  mpc::PrecisionSnapshot before = mpc::snapshotPrecision(*module);
   if (failed(pm.run(*module)))
     return 1;
+  if (!precisionReport.empty()) {
+    std::string error;
+    if (!mpc::writePrecisionReport(*module, before, mpc::snapshotPrecision(*module),
+                                   precisionReport, error))
+      return fail(error);
+  }
+
+  if (emitKind == "onnx") {
+    if (outputFilename == "-")
+      return fail("--emit=onnx writes a binary file: give it with -o model.onnx");
+    std::string error;
+    if (failed(mpc::exportOnnx(*module, outputFilename, error)))
+      return fail(error);
+    return 0;
+  }
 
   if (emitKind == "plan") {
     if (outputFilename == "-")
@@ -96,6 +189,9 @@ int runPipeline(const std::string &inputFilename, const std::string &outputFilen
       llvm::errs() << "plan: " << stats.kernels << " kernels, " << stats.tensors
                    << " tensors, activation arena " << stats.activationArenaBytes
                    << " bytes, constants " << stats.constantBytes << " bytes\n";
+    if (planStats && stats.stateTensors)
+      llvm::errs() << "plan: " << stats.stateTensors << " state tensors, " << stats.stateCopies
+                   << " copies into state\n";
     return 0;
   }
   std::string ioError;
@@ -115,12 +211,13 @@ int main(int argc, char **argv) {
   registerPasses();
   DialectRegistry registry;
   mpc::registerImportDialects(registry);
+  mpc::registerGradientExternalModels(registry);
 
   auto [inputFilename, outputFilename] =
       registerAndParseCLIOptions(argc, argv, "mpc compiler driver\n", registry);
   // Plain MLIR to MLIR goes through MlirOptMain (split-input-file,
   // verify-diagnostics, ...); ONNX input and plan output take our own path.
-  if (mpc::isOnnxPath(inputFilename) || emitKind != "mlir")
+  if (mpc::isOnnxPath(inputFilename) || emitKind != "mlir" || hasHighLevelFlags())
     return runPipeline(inputFilename, outputFilename, registry);
   return asMainReturnCode(MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
 }
