@@ -2,6 +2,7 @@
 
 #include "compiler/plan/PlanEmitter.h"
 
+#include "core/memory_planner.h"
 #include "core/plan_writer.h"
 #include "dialects/mpc/MpcOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -9,6 +10,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 
 using namespace mlir;
@@ -63,13 +65,44 @@ private:
                                 rt::Storage storage);
   LogicalResult kernel(Operation *op);
   LogicalResult convertAttr(Operation *op, NamedAttribute attr, std::vector<rt::Attr> &out);
+  FailureOr<int32_t> globalTensor(Operation *op, StringRef sym);
+  LogicalResult planStores(Block &block);
 
   ModuleOp module;
   rt::PlanWriter writer;
   llvm::DenseMap<Value, int32_t> ids;
   llvm::StringMap<int32_t> globals;
   uint64_t constantBytes = 0;
+
+  // Training steps: mutable globals are state tensors. `current` is the tensor
+  // holding a global's value at the point being emitted (its state tensor
+  // until a global_store, then the stored value's tensor); `directStore` maps
+  // a stored value to the global whose state tensor its op writes directly;
+  // `pendingCopies` are the stores that need a `copy` kernel at the end.
+  llvm::StringMap<int32_t> current;
+  llvm::DenseMap<Value, StringRef> directStore;
+  std::vector<std::pair<ml_program::GlobalStoreOp, int32_t>> pendingCopies;
 };
+
+/// Kernels that may write a state tensor they also read: every output element
+/// depends only on the same element of its inputs (the optimizer updates,
+/// batch_norm_train's running statistics per channel, the elementwise ops the
+/// memory planner lets work in place).
+bool isAliasSafe(Operation *op) {
+  if (isa<SgdUpdateOp, MomentumUpdateOp, AdamUpdateOp, OnnxAdagradOp, OnnxMomentumOp,
+          OnnxAdamOp, BatchNormTrainOp>(op))
+    return true;
+  return rt::isInPlaceCapable(op->getName().getStringRef().drop_front(4).str());
+}
+
+bool isZeroSplat(ElementsAttr value) {
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (!dense || !dense.isSplat())
+    return false;
+  if (auto f = dyn_cast<FloatType>(dense.getElementType()))
+    return dense.getSplatValue<APFloat>().isPosZero();
+  return dense.getSplatValue<APInt>().isZero();
+}
 
 FailureOr<int32_t> Emitter::tensorFor(Operation *op, Value v, StringRef name,
                                       rt::Storage storage, const void *data) {
@@ -152,6 +185,94 @@ LogicalResult Emitter::convertAttr(Operation *op, NamedAttribute attr,
   return success();
 }
 
+FailureOr<int32_t> Emitter::globalTensor(Operation *op, StringRef sym) {
+  auto known = globals.find(sym);
+  if (known != globals.end())
+    return known->second;
+  auto global = module.lookupSymbol<ml_program::GlobalOp>(sym);
+  if (!global)
+    return fail(op, "global '" + sym + "' does not exist");
+  auto value = dyn_cast_or_null<ElementsAttr>(global.getValueAttr());
+  int32_t id;
+  if (global.getIsMutable()) {
+    // State: initial value in the plan (none for zeros: the runtime zeroes it).
+    auto type = dyn_cast<RankedTensorType>(global.getType());
+    if (!type || !type.hasStaticShape() || toDType(type.getElementType()) == rt::DType::kInvalid)
+      return fail(op, "global '" + sym + "' needs a static tensor type the runtime supports");
+    if (value && !isZeroSplat(value)) {
+      std::vector<char> bytes;
+      if (failed(rawBytes(value, bytes)))
+        return fail(op, "initial value of global '" + sym + "' is not available");
+      if (bytes.size() != type.getNumElements() * rt::dtypeSize(toDType(type.getElementType())))
+        return fail(op, "initial value of global '" + sym + "' has the wrong size");
+      constantBytes += bytes.size();
+      id = writer.addTensor(sym.str(), toDType(type.getElementType()),
+                            std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+                            rt::Storage::kState, bytes.data());
+    } else {
+      id = writer.addTensor(sym.str(), toDType(type.getElementType()),
+                            std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+                            rt::Storage::kState);
+    }
+  } else {
+    if (!value)
+      return fail(op, "global '" + sym + "' has no tensor value");
+    auto t = dataTensor(op, sym, value, rt::Storage::kConstant);
+    if (failed(t))
+      return failure();
+    id = *t;
+  }
+  globals[sym] = id;
+  current[sym] = id;
+  return id;
+}
+
+/// Decides, for each ml_program.global_store, whether the op defining the
+/// stored value can write the global's state tensor directly: it must be the
+/// last reader of the global's old value (no later op reads a load of the
+/// global made before the store), alias-safe if it reads that value itself,
+/// and the value must be stored to this one global only.
+LogicalResult Emitter::planStores(Block &block) {
+  llvm::DenseMap<Operation *, int64_t> position;
+  int64_t n = 0;
+  for (Operation &op : block)
+    position[&op] = n++;
+  llvm::StringMap<ml_program::GlobalStoreOp> storeOf;
+  llvm::DenseMap<Value, int> storeCount;
+  for (Operation &op : block) {
+    auto store = dyn_cast<ml_program::GlobalStoreOp>(op);
+    if (!store)
+      continue;
+    StringRef sym = store.getGlobal().getLeafReference();
+    if (!storeOf.try_emplace(sym, store).second)
+      return fail(&op, "global '" + sym + "' is stored more than once in one step");
+    ++storeCount[store.getValue()];
+  }
+  for (auto &[sym, store] : storeOf) {
+    Value v = store.getValue();
+    Operation *def = v.getDefiningOp();
+    if (!def || !isa<MpcDialect>(def->getDialect()) || isa<ConstantOp>(def) ||
+        storeCount[v] != 1 || def->getBlock() != &block)
+      continue;
+    // Loads of the old value and the last op that reads one of them.
+    int64_t storePos = position[store], lastRead = -1;
+    bool defReads = false;
+    for (Operation &op : block) {
+      auto load = dyn_cast<ml_program::GlobalLoadOp>(op);
+      if (!load || load.getGlobal().getLeafReference() != sym || position[&op] > storePos)
+        continue;
+      for (Operation *user : load->getUsers()) {
+        lastRead = std::max(lastRead, position[user]);
+        defReads |= user == def;
+      }
+    }
+    if (lastRead > position[def] || (defReads && !isAliasSafe(def)))
+      continue;
+    directStore[v] = store.getGlobal().getLeafReference();
+  }
+  return success();
+}
+
 LogicalResult Emitter::kernel(Operation *op) {
   std::string location = locationName(op->getLoc());
   std::vector<int32_t> inputs, outputs;
@@ -162,6 +283,14 @@ LogicalResult Emitter::kernel(Operation *op) {
     inputs.push_back(it->second);
   }
   for (auto [i, r] : llvm::enumerate(op->getResults())) {
+    if (auto direct = directStore.find(r); direct != directStore.end()) {
+      auto state = globalTensor(op, direct->second);
+      if (failed(state))
+        return failure();
+      ids[r] = *state;
+      outputs.push_back(*state);
+      continue;
+    }
     std::string name = op->getNumResults() == 1 ? location : location + ":" + std::to_string(i);
     auto id = tensorFor(op, r, name, rt::Storage::kActivation);
     if (failed(id))
@@ -196,22 +325,33 @@ LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) 
     ids[arg] = id;
     writer.bindInput(name, id);
   }
+  if (failed(planStores(func.getBody().front())))
+    return failure();
   for (Operation &op : func.getBody().front()) {
-    if (auto load = dyn_cast<ml_program::GlobalLoadConstOp>(op)) {
-      StringRef sym = load.getGlobal().getLeafReference();
-      auto global = module.lookupSymbol<ml_program::GlobalOp>(sym);
-      auto value = global ? dyn_cast_or_null<ElementsAttr>(global.getValueAttr()) : nullptr;
-      if (!value)
-        return fail(&op, "global '" + sym + "' has no tensor value");
-      auto known = globals.find(sym);
-      if (known != globals.end()) {
-        ids[load.getResult()] = known->second;
-        continue;
-      }
-      auto id = dataTensor(&op, sym, value, rt::Storage::kConstant);
-      if (failed(id))
+    if (isa<ml_program::GlobalLoadConstOp, ml_program::GlobalLoadOp>(op)) {
+      StringRef sym = isa<ml_program::GlobalLoadOp>(op)
+                          ? cast<ml_program::GlobalLoadOp>(op).getGlobal().getLeafReference()
+                          : cast<ml_program::GlobalLoadConstOp>(op).getGlobal().getLeafReference();
+      if (failed(globalTensor(&op, sym)))
         return failure();
-      globals[sym] = *id;
+      ids[op.getResult(0)] = current[sym];
+      continue;
+    }
+    if (auto store = dyn_cast<ml_program::GlobalStoreOp>(op)) {
+      StringRef sym = store.getGlobal().getLeafReference();
+      auto state = globalTensor(&op, sym);
+      if (failed(state))
+        return failure();
+      if (!module.lookupSymbol<ml_program::GlobalOp>(sym).getIsMutable())
+        return fail(&op, "stores to the immutable global '" + sym + "'");
+      auto it = ids.find(store.getValue());
+      if (it == ids.end())
+        return fail(&op, "stored value is not produced by a supported op");
+      // Later loads see the new value; the state tensor gets it at the end of
+      // the step unless the producing kernel already wrote it there.
+      current[sym] = it->second;
+      if (it->second != *state)
+        pendingCopies.push_back({store, it->second});
       continue;
     }
     if (auto c = dyn_cast<ConstantOp>(op)) {
@@ -221,9 +361,23 @@ LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) 
       continue;
     }
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      // A state's old value returned while the step stores a new one is
+      // snapshotted before the copies at the end overwrite it.
+      llvm::DenseSet<int32_t> overwritten;
+      for (auto &[store, from] : pendingCopies)
+        overwritten.insert(globals[store.getGlobal().getLeafReference()]);
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "mpc.name");
-        writer.bindOutput(nameAttr ? nameAttr.str() : "output" + std::to_string(i), ids.at(v));
+        std::string name = nameAttr ? nameAttr.str() : "output" + std::to_string(i);
+        int32_t id = ids.at(v);
+        if (overwritten.contains(id)) {
+          auto snapshot = tensorFor(&op, v, name, rt::Storage::kActivation);
+          if (failed(snapshot))
+            return failure();
+          writer.addKernel("copy", {id}, {*snapshot}, {}, locationName(ret.getLoc()));
+          id = *snapshot;
+        }
+        writer.bindOutput(name, id);
       }
       continue;
     }
@@ -232,6 +386,12 @@ LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) 
                        "ml_program.global_load_const are)");
     if (failed(kernel(&op)))
       return failure();
+  }
+  // Stored values no kernel wrote in place: copy them into the state at the
+  // end of the step, after every reader of the old value.
+  for (auto [store, from] : pendingCopies) {
+    StringRef sym = store.getGlobal().getLeafReference();
+    writer.addKernel("copy", {from}, {globals[sym]}, {}, locationName(store.getLoc()));
   }
   rt::Status status = writer.write(path.str());
   if (!status.isOk()) {
@@ -243,6 +403,9 @@ LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) 
     stats->tensors = writer.tensors().size();
     stats->activationArenaBytes = writer.memoryPlan().arenaBytes;
     stats->constantBytes = constantBytes;
+    for (const auto &t : writer.tensors())
+      stats->stateTensors += t.storage == rt::Storage::kState;
+    stats->stateCopies = pendingCopies.size();
   }
   return success();
 }

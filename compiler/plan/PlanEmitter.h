@@ -21,6 +21,10 @@ struct PlanStats {
   size_t tensors = 0;
   uint64_t activationArenaBytes = 0;
   uint64_t constantBytes = 0;
+  /// Training steps: state tensors (mutable globals) and the `copy` kernels
+  /// that write stored values no kernel could write in place.
+  size_t stateTensors = 0;
+  size_t stateCopies = 0;
 };
 
 /// Writes `module` as a plan to `path`. On failure returns failure and sets

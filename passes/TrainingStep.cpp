@@ -1,0 +1,326 @@
+//===- TrainingStep.cpp - mpc-training-step -------------------------------===//
+//
+// Turns @main (forward + loss) into one training step: the trainable
+// parameters become mutable globals, their gradients come from the autodiff
+// machinery (passes/autodiff), one optimizer op per parameter computes the new
+// values and ml_program.global_store writes every new value back. The state is
+// named as the checkpoint keys will be (see Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+#include "passes/autodiff/Autodiff.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/Regex.h"
+
+using namespace mlir;
+
+namespace mpc {
+
+#define GEN_PASS_DEF_TRAININGSTEP
+#include "passes/Passes.h.inc"
+
+namespace {
+
+bool isParamFloat(Type t) {
+  auto r = dyn_cast<RankedTensorType>(t);
+  if (!r)
+    return false;
+  Type e = r.getElementType();
+  return e.isF32() || e.isF16() || e.isBF16() || e.isF64();
+}
+
+ElementsAttr splatAttr(RankedTensorType type, double v) {
+  if (auto ft = dyn_cast<FloatType>(type.getElementType())) {
+    APFloat f(v);
+    bool lost = false;
+    f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    return cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef<APFloat>(f)));
+  }
+  APInt i(type.getElementType().getIntOrFloatBitWidth(), static_cast<int64_t>(v), true);
+  return cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef<APInt>(i)));
+}
+
+class StepBuilder {
+public:
+  StepBuilder(ModuleOp module, func::FuncOp func)
+      : module(module), func(func), symbols(module), moduleBuilder(func),
+        b(func.getBody().front().getTerminator()) {}
+
+  /// A new private mutable global; an existing symbol of that name is an error.
+  FailureOr<ml_program::GlobalOp> stateGlobal(StringRef name, RankedTensorType type,
+                                              ElementsAttr init) {
+    if (symbols.lookup(name)) {
+      return module.emitError("mpc-training-step: the state global '")
+             << name << "' would collide with an existing symbol of that name";
+    }
+    auto g = ml_program::GlobalOp::create(moduleBuilder, NameLoc::get(b.getStringAttr(name)),
+                                          name, type, /*is_mutable=*/true, init,
+                                          moduleBuilder.getStringAttr("private"));
+    symbols.insert(g);
+    return g;
+  }
+
+  /// Loads `g` with ml_program.global_load at the current backward position.
+  Value load(ml_program::GlobalOp g) {
+    return ml_program::GlobalLoadOp::create(b, g.getLoc(), g.getType(),
+                                            FlatSymbolRefAttr::get(g.getSymNameAttr()));
+  }
+
+  /// Makes `g` mutable and turns its constant loads into global_loads.
+  /// Returns the first load.
+  Value makeMutable(ml_program::GlobalOp g) {
+    g.setIsMutable(true);
+    Value first;
+    SmallVector<ml_program::GlobalLoadConstOp> loads;
+    func.walk([&](ml_program::GlobalLoadConstOp l) {
+      if (l.getGlobal().getLeafReference() == g.getSymName())
+        loads.push_back(l);
+    });
+    for (auto l : loads) {
+      OpBuilder lb(l);
+      auto nl = ml_program::GlobalLoadOp::create(lb, l.getLoc(), l.getType(), l.getGlobalAttr());
+      l.replaceAllUsesWith(nl.getResult());
+      l.erase();
+      if (!first)
+        first = nl;
+    }
+    return first;
+  }
+
+  void store(ml_program::GlobalOp g, Value v, Location loc) {
+    ml_program::GlobalStoreOp::create(b, loc, FlatSymbolRefAttr::get(g.getSymNameAttr()), v);
+  }
+
+  Value increment(Value v, Location loc) {
+    auto type = cast<RankedTensorType>(v.getType());
+    Value one = ConstantOp::create(b, loc, type, splatAttr(type, 1));
+    return AddOp::create(b, loc, v, one);
+  }
+
+  ModuleOp module;
+  func::FuncOp func;
+  SymbolTable symbols;
+  OpBuilder moduleBuilder;
+  OpBuilder b;
+};
+
+struct TrainingStepPass : impl::TrainingStepBase<TrainingStepPass> {
+  using TrainingStepBase::TrainingStepBase;
+
+  LogicalResult fail(Operation *at, const Twine &message) {
+    at->emitError("mpc-training-step: ") << message;
+    return failure();
+  }
+
+  LogicalResult run() {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>("main");
+    if (!func)
+      return fail(module, "the module has no function @main");
+    if (!func.getBody().hasOneBlock())
+      return fail(func, "@main must have one block");
+    if (optimizer != "sgd" && optimizer != "momentum" && optimizer != "adam" &&
+        optimizer != "adamw")
+      return fail(module, "optimizer must be sgd, momentum, adam or adamw, got '" + optimizer +
+                              "'");
+    if (nesterov && (optimizer != "momentum" || momentum <= 0 || dampening != 0))
+      return fail(module, "nesterov needs optimizer=momentum with a positive momentum and zero "
+                          "dampening");
+    if (!(lr >= 0))
+      return fail(module, "lr must be a non-negative number");
+    double wd = weightDecay >= 0 ? weightDecay : (optimizer == "adamw" ? 0.01 : 0.0);
+
+    std::optional<llvm::Regex> trainRe, frozenRe;
+    for (auto [opt, name, re] : {std::tuple(&trainable, "trainable", &trainRe),
+                                 std::tuple(&frozen, "frozen", &frozenRe)}) {
+      if (opt->empty())
+        continue;
+      re->emplace("^(" + *opt + ")$");
+      std::string why;
+      if (!(*re)->isValid(why))
+        return fail(module, Twine(name) + " '" + *opt + "' is not a valid regex: " + why);
+    }
+
+    auto loss = findLoss(func, this->loss);
+    if (failed(loss))
+      return failure();
+
+    StepBuilder sb(module, func);
+    // Batch-norm running statistics are state, not parameters.
+    llvm::DenseSet<StringRef> buffers;
+    auto statGlobal = [](Value v) -> std::optional<StringRef> {
+      if (auto l = v.getDefiningOp<ml_program::GlobalLoadConstOp>())
+        return l.getGlobal().getLeafReference();
+      return std::nullopt;
+    };
+    func.walk([&](Operation *op) {
+      if (isa<BatchNormOp, BatchNormTrainOp>(op))
+        for (unsigned i : {3u, 4u})
+          if (auto s = statGlobal(op->getOperand(i)))
+            buffers.insert(*s);
+    });
+
+    // Candidate parameters, in first-load order.
+    llvm::MapVector<StringRef, SmallVector<Value>> candidates;
+    func.walk([&](ml_program::GlobalLoadConstOp l) {
+      StringRef sym = l.getGlobal().getLeafReference();
+      if (!isParamFloat(l.getType()) || buffers.contains(sym))
+        return;
+      if (trainRe && !trainRe->match(sym))
+        return;
+      if (frozenRe && frozenRe->match(sym))
+        return;
+      candidates[sym].push_back(l.getResult());
+    });
+    if (trainRe && candidates.empty())
+      return fail(module, "trainable '" + trainable + "' matches no float parameter");
+
+    SmallVector<Value> wrt;
+    for (auto &[sym, loads] : candidates)
+      wrt.append(loads);
+    auto grads = buildBackward(func, *loss, wrt);
+    if (failed(grads))
+      return failure();
+
+    // Sum the gradients of the loads of each parameter.
+    struct Param {
+      ml_program::GlobalOp global;
+      Value grad;
+    };
+    SmallVector<Param> params;
+    size_t k = 0;
+    for (auto &[sym, loads] : candidates) {
+      Value sum;
+      for (size_t i = 0; i < loads.size(); ++i, ++k) {
+        Value g = (*grads)[k];
+        if (g)
+          sum = sum ? Value(AddOp::create(sb.b, g.getLoc(), sum, g)) : g;
+      }
+      auto global = sb.symbols.lookup<ml_program::GlobalOp>(sym);
+      if (sum)
+        params.push_back({global, sum});
+      else if (trainRe)
+        global.emitWarning("mpc-training-step: parameter '")
+            << sym << "' matches trainable but the loss does not depend on it; it stays constant";
+    }
+    if (params.empty())
+      return fail(func, "the loss depends on no trainable parameter");
+
+    MLIRContext *ctx = &getContext();
+    auto f32 = Float32Type::get(ctx);
+    auto i64 = IntegerType::get(ctx, 64);
+    auto scalarF32 = RankedTensorType::get({}, f32);
+    auto scalarI64 = RankedTensorType::get({}, i64);
+    Location optLoc = NameLoc::get(StringAttr::get(ctx, "optimizer"));
+
+    auto lrGlobal = sb.stateGlobal("optimizer.lr", scalarF32, splatAttr(scalarF32, lr));
+    auto stepGlobal = sb.stateGlobal("optimizer.step", scalarI64, splatAttr(scalarI64, 0));
+    if (failed(lrGlobal) || failed(stepGlobal))
+      return failure();
+    Value lrValue = sb.load(*lrGlobal);
+    Value stepValue = sb.load(*stepGlobal);
+
+    auto f32Attr = [&](StringRef n, double v) {
+      return NamedAttribute(StringAttr::get(ctx, n), FloatAttr::get(f32, v));
+    };
+    for (Param &p : params) {
+      StringRef name = p.global.getSymName();
+      auto type = cast<RankedTensorType>(p.global.getType());
+      Location loc = NameLoc::get(StringAttr::get(ctx, name + "/" + optimizer));
+      Value param = sb.makeMutable(p.global);
+      auto momentType = RankedTensorType::get(
+          type.getShape(), type.getElementType().isF64() ? Type(FloatType(Float64Type::get(ctx)))
+                                                         : Type(f32));
+      auto moment = [&](StringRef suffix) -> FailureOr<ml_program::GlobalOp> {
+        return sb.stateGlobal((name + suffix).str(), momentType, splatAttr(momentType, 0));
+      };
+      if (optimizer == "sgd") {
+        auto op = SgdUpdateOp::create(sb.b, loc, ValueRange{param, p.grad, lrValue},
+                                      ArrayRef<NamedAttribute>{f32Attr("weight_decay", wd)});
+        sb.store(p.global, op.getNewParam(), loc);
+      } else if (optimizer == "momentum") {
+        auto buf = moment(".momentum_buffer");
+        if (failed(buf))
+          return failure();
+        auto op = MomentumUpdateOp::create(
+            sb.b, loc, ValueRange{param, p.grad, sb.load(*buf), stepValue, lrValue},
+            ArrayRef<NamedAttribute>{f32Attr("momentum", momentum),
+                                     f32Attr("dampening", dampening),
+                                     f32Attr("weight_decay", wd),
+                                     NamedAttribute(StringAttr::get(ctx, "nesterov"),
+                                                    BoolAttr::get(ctx, nesterov))});
+        sb.store(p.global, op.getNewParam(), loc);
+        sb.store(*buf, op.getNewBuf(), loc);
+      } else {
+        auto m = moment(".exp_avg"), v = moment(".exp_avg_sq");
+        if (failed(m) || failed(v))
+          return failure();
+        auto op = AdamUpdateOp::create(
+            sb.b, loc, ValueRange{param, p.grad, sb.load(*m), sb.load(*v), stepValue, lrValue},
+            ArrayRef<NamedAttribute>{
+                f32Attr("beta1", beta1), f32Attr("beta2", beta2), f32Attr("epsilon", eps),
+                f32Attr("weight_decay", wd),
+                NamedAttribute(StringAttr::get(ctx, "decoupled"),
+                               BoolAttr::get(ctx, optimizer == "adamw"))});
+        sb.store(p.global, op.getNewParam(), loc);
+        sb.store(*m, op.getNewM(), loc);
+        sb.store(*v, op.getNewV(), loc);
+      }
+    }
+    sb.store(*stepGlobal, sb.increment(stepValue, optLoc), optLoc);
+
+    // Running statistics of batch_norm_train go back to their globals.
+    llvm::DenseSet<StringRef> stored;
+    SmallVector<BatchNormTrainOp> bns;
+    func.walk([&](BatchNormTrainOp op) { bns.push_back(op); });
+    for (BatchNormTrainOp bn : bns) {
+      for (auto [operand, result] : {std::pair(3u, 1u), std::pair(4u, 2u)}) {
+        auto sym = statGlobal(bn->getOperand(operand));
+        if (!sym)
+          continue;
+        if (!stored.insert(*sym).second)
+          return fail(bn, "running statistic '" + *sym +
+                              "' is updated by more than one batch_norm_train");
+        auto g = sb.symbols.lookup<ml_program::GlobalOp>(*sym);
+        sb.makeMutable(g);
+        sb.store(g, bn->getResult(result), bn.getLoc());
+      }
+    }
+
+    // Dropout draws a fresh mask each step: the step counter is its offset.
+    SmallVector<DropoutOp> dropouts;
+    func.walk([&](DropoutOp op) {
+      if (!op.getOffset())
+        dropouts.push_back(op);
+    });
+    if (!dropouts.empty()) {
+      auto offsetGlobal = sb.stateGlobal("dropout.offset", scalarI64, splatAttr(scalarI64, 0));
+      if (failed(offsetGlobal))
+        return failure();
+      OpBuilder top(&func.getBody().front(), func.getBody().front().begin());
+      Value offset = ml_program::GlobalLoadOp::create(
+          top, offsetGlobal->getLoc(), scalarI64,
+          FlatSymbolRefAttr::get(offsetGlobal->getSymNameAttr()));
+      for (DropoutOp d : dropouts)
+        d.getOffsetMutable().assign(offset);
+      Location loc = NameLoc::get(StringAttr::get(ctx, "dropout.offset"));
+      sb.store(*offsetGlobal, sb.increment(offset, loc), loc);
+    }
+    return success();
+  }
+
+  void runOnOperation() override {
+    if (failed(run()))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+} // namespace mpc
