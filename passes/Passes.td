@@ -102,8 +102,10 @@ def TrainingStep : Pass<"mpc-training-step", "mlir::ModuleOp"> {
   let summary = "Turn @main into one training step: gradients, optimizer, state updates";
   let description = [{
     Trainable parameters (float initializer globals whose names fully match
-    `trainable` and not `frozen`; by default every float initializer except
-    batch-norm running statistics) become `ml_program.global private mutable`
+    `trainable` and not `frozen`; by default every float initializer with more
+    than one element except batch-norm running statistics: single-element
+    initializers are scalar constants such as attention scales unless
+    `trainable` names them) become `ml_program.global private mutable`
     read with `ml_program.global_load`. Their gradients come from the autodiff
     machinery of mpc-autodiff. One optimizer op per parameter
     (`mpc.sgd_update`, `mpc.momentum_update` or `mpc.adam_update`) computes the
@@ -127,7 +129,8 @@ def TrainingStep : Pass<"mpc-training-step", "mlir::ModuleOp"> {
     Option<"loss", "loss", "std::string", /*default=*/"\"\"",
            "Name of the @main output to minimise (default: the only scalar float output)">,
     Option<"trainable", "trainable", "std::string", /*default=*/"\"\"",
-           "Regex (full match) of trainable parameter names (default: every float initializer)">,
+           "Regex (full match) of trainable parameter names (default: every float "
+           "initializer with more than one element)">,
     Option<"frozen", "frozen", "std::string", /*default=*/"\"\"",
            "Regex (full match) of parameter names to keep constant">,
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",

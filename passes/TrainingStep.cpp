@@ -175,6 +175,11 @@ struct TrainingStepPass : impl::TrainingStepBase<TrainingStepPass> {
         return;
       if (trainRe && !trainRe->match(sym))
         return;
+      // Without a `trainable` regex, single-element initializers are
+      // constants (attention scales, the 0.5 of a Gelu, epsilons): ONNX
+      // cannot tell them from parameters, and nobody means to train them.
+      if (!trainRe && cast<ShapedType>(l.getType()).getNumElements() == 1)
+        return;
       if (frozenRe && frozenRe->match(sym))
         return;
       candidates[sym].push_back(l.getResult());

@@ -21,7 +21,6 @@ plan, run, read the state tensors.
 """
 
 import argparse
-import ctypes
 import os
 import sys
 import tempfile
@@ -33,78 +32,8 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 20
 D = TensorProto.DOUBLE
 
-# ---------------------------------------------------------------------------
-# The runtime's C API
-
-
-class TensorInfo(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
-                ("dims", ctypes.c_int64 * 8), ("nbytes", ctypes.c_size_t),
-                ("data", ctypes.c_void_p)]
-
-
-DTYPES = {1: np.float32, 4: np.float64, 7: np.bool_, 9: np.int32, 10: np.int64}
-CODES = {np.dtype(v): k for k, v in DTYPES.items()}
-
-
-class RuntimeError_(Exception):
-    pass
-
-
-class Runtime:
-    def __init__(self, lib):
-        self.lib = ctypes.CDLL(lib)
-        self.lib.mpc_last_error.restype = ctypes.c_char_p
-
-    def check(self, status, what):
-        if status != 0:
-            raise RuntimeError_(f"{what}: {self.lib.mpc_last_error().decode()}")
-
-    def session(self, plan_path):
-        plan = ctypes.c_void_p()
-        self.check(self.lib.mpc_plan_load(plan_path.encode(), ctypes.byref(plan)), "loading plan")
-        session = ctypes.c_void_p()
-        self.check(self.lib.mpc_session_create(plan, None, ctypes.byref(session)),
-                   "creating session")
-        return Session(self, plan, session)
-
-
-class Session:
-    def __init__(self, rt, plan, session):
-        self.rt, self.plan, self.session = rt, plan, session
-
-    def close(self):
-        self.rt.lib.mpc_session_destroy(self.session)
-        self.rt.lib.mpc_plan_free(self.plan)
-
-    def set_input(self, name, array):
-        array = np.array(array, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
-        dims = (ctypes.c_int64 * max(1, array.ndim))(*array.shape)
-        self.rt.check(self.rt.lib.mpc_session_set_input(
-            self.session, name.encode(), CODES[array.dtype], dims, array.ndim,
-            array.ctypes.data_as(ctypes.c_void_p), ctypes.c_size_t(array.nbytes)),
-            f"setting input '{name}'")
-
-    def run(self):
-        self.rt.check(self.rt.lib.mpc_session_run(self.session), "running the plan")
-
-    def output(self, name):
-        info = TensorInfo()
-        self.rt.check(self.rt.lib.mpc_session_get_output(self.session, name.encode(),
-                                                         ctypes.byref(info)),
-                      f"reading output '{name}'")
-        shape = tuple(info.dims[i] for i in range(info.rank))
-        dtype = DTYPES[info.dtype]
-        buf = (ctypes.c_char * info.nbytes).from_address(info.data)
-        return np.frombuffer(bytes(buf), dtype=dtype).reshape(shape)
-
-    def state(self, name, like):
-        out = np.empty_like(like)
-        self.rt.check(self.rt.lib.mpc_session_read_state(
-            self.session, name.encode(), out.ctypes.data_as(ctypes.c_void_p),
-            ctypes.c_size_t(out.nbytes)), f"reading state '{name}'")
-        return out
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mpcrt import MpcError, Runtime  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # Test models: (name, nodes, params, constants, y) with y the tensor the loss
@@ -280,7 +209,7 @@ def compile_plan(mpc_opt, model, path, train):
     import subprocess
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError_(f"mpc-opt failed: {proc.stderr.strip()}")
+        raise MpcError(f"mpc-opt failed: {proc.stderr.strip()}")
 
 
 def check(c, mpc_opt, rt, workdir, step):
@@ -379,7 +308,7 @@ def check_optimizer(kind, spec, mpc_opt, rt, workdir, steps=3):
     proc = subprocess.run([mpc_opt, src, "--train", "--optimizer=" + spec, "--emit=plan",
                            "-o", path], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError_(f"mpc-opt failed: {proc.stderr.strip()}")
+        raise MpcError(f"mpc-opt failed: {proc.stderr.strip()}")
     s = rt.session(path)
     try:
         for _ in range(steps):
@@ -389,7 +318,7 @@ def check_optimizer(kind, spec, mpc_opt, rt, workdir, steps=3):
     finally:
         s.close()
     if int(step) != steps:
-        raise RuntimeError_(f"optimizer.step is {int(step)} after {steps} steps")
+        raise MpcError(f"optimizer.step is {int(step)} after {steps} steps")
     want = reference_steps(kind, w, r.astype(np.float64), steps)
     return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-6))
 
@@ -413,7 +342,7 @@ def main():
             continue
         try:
             err = check(c, args.mpc_opt, rt, workdir, args.step)
-        except RuntimeError_ as e:
+        except MpcError as e:
             print(f"FAIL {c['name']:34s} {e}")
             failures.append(c["name"])
             continue
@@ -427,7 +356,7 @@ def main():
             continue
         try:
             err = check_optimizer(kind, spec, args.mpc_opt, rt, workdir)
-        except RuntimeError_ as e:
+        except MpcError as e:
             print(f"FAIL optimizer {kind:24s} {e}")
             failures.append(kind)
             continue
