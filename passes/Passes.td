@@ -147,4 +147,29 @@ def TrainingStep : Pass<"mpc-training-step", "mlir::ModuleOp"> {
   ];
 }
 
+def FuseElementwise : Pass<"mpc-fuse-elementwise"> {
+  let summary = "Group chains of elementwise ops into mpc.fused_elementwise";
+  let description = [{
+    Greedily groups connected fusible elementwise ops of one block (unary float
+    ops, `add`, `sub`, `mul`, `div`, `max`, `min`, `pow`, `where`, casts between
+    f32, f16, bf16 and f64; see mpc::isFusibleElementwise) into one
+    `mpc.fused_elementwise`, so the plan evaluates the chain in one pass over
+    memory. Starting from the last op of the block, a group grows from its root
+    through operands whose only use is inside the group and whose value has the
+    root's shape (a smaller, broadcast value stays outside and becomes an
+    operand); only the root's value escapes. A group needs at least two ops and
+    at most 16 distinct operands; an f16/bf16 `where` is never a root (the
+    unfused kernel copies bytes, so NaN payloads would differ). Ops keep their types, so every intermediate
+    is still rounded to its own type: fusion never changes a value. The fused
+    op's location fuses the members' locations (the root first). Ops already in
+    a group are never regrouped: re-running the pass changes nothing.
+    `mpc-opt --emit=plan` runs it before emitting unless `--no-fusion`.
+
+    ```
+    mpc-opt model.mlir -mpc-fuse-elementwise
+    ```
+  }];
+  let dependentDialects = ["::mpc::MpcDialect"];
+}
+
 #endif // MPC_PASSES_TD

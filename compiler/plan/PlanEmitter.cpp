@@ -2,6 +2,7 @@
 
 #include "compiler/plan/PlanEmitter.h"
 
+#include "core/fused_program.h"
 #include "core/memory_planner.h"
 #include "core/plan_writer.h"
 #include "dialects/mpc/MpcOps.h"
@@ -65,6 +66,7 @@ private:
                                 rt::Storage storage);
   LogicalResult kernel(Operation *op);
   LogicalResult convertAttr(Operation *op, NamedAttribute attr, std::vector<rt::Attr> &out);
+  LogicalResult fusedProgram(FusedElementwiseOp op, std::vector<rt::Attr> &out);
   FailureOr<int32_t> globalTensor(Operation *op, StringRef sym);
   LogicalResult planStores(Block &block);
 
@@ -185,6 +187,54 @@ LogicalResult Emitter::convertAttr(Operation *op, NamedAttribute attr,
   return success();
 }
 
+/// The program of a fused group (core/fused_program.h): slots 0..n-1 are the
+/// body arguments (the kernel inputs), slot n + k the result of body op k.
+LogicalResult Emitter::fusedProgram(FusedElementwiseOp op, std::vector<rt::Attr> &out) {
+  if (op.getInputs().size() > size_t(rt::fused::kMaxInputs))
+    return fail(op, "fused group has " + Twine(op.getInputs().size()) +
+                        " operands, the runtime takes at most " + Twine(rt::fused::kMaxInputs));
+  Block &body = op.getBody().front();
+  llvm::DenseMap<Value, int64_t> slot;
+  for (BlockArgument arg : body.getArguments())
+    slot[arg] = arg.getArgNumber();
+  std::vector<int64_t> ops, args, dtypes;
+  std::vector<double> alpha;
+  for (Operation &inner : body.without_terminator()) {
+    int64_t code = rt::fused::opcodeFromName(inner.getName().getStringRef().drop_front(4).str());
+    if (code < 0)
+      return fail(&inner, "cannot be part of a fused_elementwise kernel");
+    ops.push_back(code);
+    for (int a = 0; a < rt::fused::kMaxArgs; ++a) {
+      if (a >= int(inner.getNumOperands())) {
+        args.push_back(-1);
+        continue;
+      }
+      auto it = slot.find(inner.getOperand(a));
+      if (it == slot.end())
+        return fail(&inner, "operand is not defined in the fused group");
+      args.push_back(it->second);
+    }
+    dtypes.push_back(
+        int64_t(toDType(cast<RankedTensorType>(inner.getResult(0).getType()).getElementType())));
+    double immediate = 0;
+    if (auto leaky = dyn_cast<LeakyReluOp>(inner))
+      immediate = leaky.getAlphaAttr().getValueAsDouble(); // as convertAttr passes it
+    else if (auto gelu = dyn_cast<GeluOp>(inner))
+      immediate = gelu.getApproximate() == "tanh" ? 1 : 0;
+    alpha.push_back(immediate);
+    slot[inner.getResult(0)] = int64_t(body.getNumArguments() + ops.size() - 1);
+  }
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (ops.empty() ||
+      slot.lookup(yield.getValue()) != int64_t(body.getNumArguments() + ops.size() - 1))
+    return fail(op, "fused group must yield the result of its last op");
+  out.push_back({"ops", ops});
+  out.push_back({"args", args});
+  out.push_back({"dtypes", dtypes});
+  out.push_back({"alpha", alpha});
+  return success();
+}
+
 FailureOr<int32_t> Emitter::globalTensor(Operation *op, StringRef sym) {
   auto known = globals.find(sym);
   if (known != globals.end())
@@ -298,8 +348,11 @@ LogicalResult Emitter::kernel(Operation *op) {
     outputs.push_back(*id);
   }
   std::vector<rt::Attr> attrs;
-  // Inherent attributes only: discardable ones are annotations for passes.
-  if (auto info = op->getRegisteredInfo())
+  if (auto fused = dyn_cast<FusedElementwiseOp>(op)) {
+    if (failed(fusedProgram(fused, attrs)))
+      return failure();
+  } else if (auto info = op->getRegisteredInfo())
+    // Inherent attributes only: discardable ones are annotations for passes.
     for (NamedAttribute attr : op->getAttrs()) {
       if (!llvm::is_contained(info->getAttributeNames(), attr.getName()))
         continue;

@@ -590,5 +590,6 @@ def Mpc_AmaxOp : Mpc_Op<"amax", [Pure, InferTypeOpAdaptor]> {
 }
 
 include "dialects/mpc/MpcTrainingOps.td"
+include "dialects/mpc/MpcFusionOps.td"
 
 #endif // MPC_OPS_TD

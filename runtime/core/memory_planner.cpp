@@ -14,7 +14,9 @@ bool isInPlaceCapable(std::string_view op) {
       "not",
       // binary with broadcasting (the output can only match the size of a
       // non-broadcast operand)
-      "add", "sub", "mul", "div", "max", "min", "pow", "and", "or", "where"};
+      "add", "sub", "mul", "div", "max", "min", "pow", "and", "or", "where",
+      // a fused chain reads each input block before writing the output block
+      "fused_elementwise"};
   for (std::string_view o : kOps)
     if (o == op) return true;
   return false;

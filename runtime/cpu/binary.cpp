@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "cpu/cpu_common.h"
+#include "cpu/elementwise_math.h"
 #include "cpu/register.h"
 
 namespace mpc::rt::cpu {
@@ -61,51 +62,22 @@ template <typename TA, typename TB, typename TO, typename F> void binaryLoop(con
   });
 }
 
-// Integer arithmetic wraps like the hardware instead of being UB.
-template <typename A> A wrapAdd(A x, A y) {
-  using U = std::make_unsigned_t<A>;
-  return static_cast<A>(static_cast<U>(x) + static_cast<U>(y));
-}
-template <typename A> A wrapSub(A x, A y) {
-  using U = std::make_unsigned_t<A>;
-  return static_cast<A>(static_cast<U>(x) - static_cast<U>(y));
-}
-template <typename A> A wrapMul(A x, A y) {
-  using U = std::make_unsigned_t<A>;
-  return static_cast<A>(static_cast<U>(x) * static_cast<U>(y));
-}
-
 enum class Arith { kAdd, kSub, kMul, kDiv, kMax, kMin };
 
+// The scalar math is elementwise_math.h's, shared with the fused kernel.
 template <Arith K, typename A> A arith(A x, A y) {
-  if constexpr (K == Arith::kAdd) {
-    if constexpr (std::is_integral_v<A>)
-      return wrapAdd(x, y);
-    else
-      return x + y;
-  } else if constexpr (K == Arith::kSub) {
-    if constexpr (std::is_integral_v<A>)
-      return wrapSub(x, y);
-    else
-      return x - y;
-  } else if constexpr (K == Arith::kMul) {
-    if constexpr (std::is_integral_v<A>)
-      return wrapMul(x, y);
-    else
-      return x * y;
-  } else if constexpr (K == Arith::kDiv) {
-    if constexpr (std::is_integral_v<A>) {
-      // C++ division truncates toward zero; MIN / -1 wraps to MIN.
-      if (y == -1) return static_cast<A>(std::make_unsigned_t<A>(0) - static_cast<std::make_unsigned_t<A>>(x));
-      return x / y; // y == 0 is rejected before the loop
-    } else {
-      return x / y;
-    }
-  } else if constexpr (K == Arith::kMax) {
-    return (x > y || x != x) ? x : y; // NaN propagates
-  } else {
-    return (x < y || x != x) ? x : y;
-  }
+  if constexpr (K == Arith::kAdd)
+    return math::add(x, y);
+  else if constexpr (K == Arith::kSub)
+    return math::sub(x, y);
+  else if constexpr (K == Arith::kMul)
+    return math::mul(x, y);
+  else if constexpr (K == Arith::kDiv)
+    return math::div(x, y); // integer y == 0 is rejected before the loop
+  else if constexpr (K == Arith::kMax)
+    return math::max(x, y);
+  else
+    return math::min(x, y);
 }
 
 template <Arith K> Status arithKernel(const KernelCall &call) {
@@ -141,7 +113,7 @@ Status powKernel(const KernelCall &call) {
       binaryLoop<T, E, T>(call, [](T x, E y) {
         // The exponent is rounded to the compute type of the base (FP32 for
         // every low-precision base).
-        return Elem<T>::store(std::pow(Elem<T>::load(x), static_cast<A>(Elem<E>::load(y))));
+        return Elem<T>::store(math::pow<A>(Elem<T>::load(x), static_cast<A>(Elem<E>::load(y))));
       });
     });
   });

@@ -1,11 +1,13 @@
 // Elementwise unary kernels: neg, abs, exp, log, sqrt, reciprocal, tanh,
-// sigmoid, relu, erf, leaky_relu, gelu, not.
+// sigmoid, relu, erf, leaky_relu, gelu, not. The scalar math lives in
+// elementwise_math.h, shared with the fused kernel.
 //
 // Every kernel reads element i before writing element i, so the output may
 // alias the input (the memory planner reuses buffers in place).
 #include <cmath>
 
 #include "cpu/cpu_common.h"
+#include "cpu/elementwise_math.h"
 #include "cpu/register.h"
 
 namespace mpc::rt::cpu {
@@ -40,67 +42,41 @@ template <typename F> Status runNumeric(const KernelCall &call, F f) {
   return Status::ok();
 }
 
-// Integer negation wraps (INT_MIN stays INT_MIN) instead of overflowing.
-template <typename A> A negate(A v) {
-  if constexpr (std::is_integral_v<A>) {
-    using U = std::make_unsigned_t<A>;
-    return static_cast<A>(U(0) - static_cast<U>(v));
-  } else {
-    return -v;
-  }
-}
-
 Status neg(const KernelCall &c) {
-  return runNumeric(c, [](auto v) { return negate(v); });
+  return runNumeric(c, [](auto v) { return math::neg(v); });
 }
 Status abs(const KernelCall &c) {
-  return runNumeric(c, [](auto v) {
-    if constexpr (std::is_floating_point_v<decltype(v)>)
-      return std::fabs(v);
-    else
-      return v < 0 ? negate(v) : v;
-  });
+  return runNumeric(c, [](auto v) { return math::abs(v); });
 }
 Status exp(const KernelCall &c) {
-  return runFloat(c, [](auto v) { return std::exp(v); });
+  return runFloat(c, [](auto v) { return math::exp(v); });
 }
 Status log(const KernelCall &c) {
-  return runFloat(c, [](auto v) { return std::log(v); });
+  return runFloat(c, [](auto v) { return math::log(v); });
 }
 Status sqrt(const KernelCall &c) {
-  return runFloat(c, [](auto v) { return std::sqrt(v); });
+  return runFloat(c, [](auto v) { return math::sqrt(v); });
 }
 Status reciprocal(const KernelCall &c) {
-  return runFloat(c, [](auto v) { return decltype(v)(1) / v; });
+  return runFloat(c, [](auto v) { return math::reciprocal(v); });
 }
 Status tanh(const KernelCall &c) {
-  return runFloat(c, [](auto v) { return std::tanh(v); });
+  return runFloat(c, [](auto v) { return math::tanh(v); });
 }
 Status erf(const KernelCall &c) {
-  return runFloat(c, [](auto v) { return std::erf(v); });
+  return runFloat(c, [](auto v) { return math::erf(v); });
 }
 Status relu(const KernelCall &c) {
-  // NaN propagates, as max(x, 0) does in the ONNX reference.
-  return runFloat(c, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
+  return runFloat(c, [](auto v) { return math::relu(v); });
 }
 Status sigmoid(const KernelCall &c) {
-  // Two branches so exp never overflows.
-  return runFloat(c, [](auto v) {
-    using A = decltype(v);
-    if (v >= 0) return A(1) / (A(1) + std::exp(-v));
-    const A e = std::exp(v);
-    return e / (A(1) + e);
-  });
+  return runFloat(c, [](auto v) { return math::sigmoid(v); });
 }
 
 Status leakyRelu(const KernelCall &c) {
   double alpha;
   MPC_RETURN_IF_ERROR(getFloat(c, "alpha", 0.01, &alpha));
-  // The slope at the compute precision: FP32 for FP32/FP16/BF16, double for f64.
-  return runFloat(c, [alpha](auto v) {
-    using A = decltype(v);
-    return v < 0 ? v * static_cast<A>(alpha) : v;
-  });
+  return runFloat(c, [alpha](auto v) { return math::leakyRelu(v, alpha); });
 }
 
 Status checkGelu(const KernelCall &c) {
@@ -116,17 +92,8 @@ Status gelu(const KernelCall &c) {
   MPC_RETURN_IF_ERROR(checkGelu(c));
   std::string approx;
   MPC_RETURN_IF_ERROR(getString(c, "approximate", "none", &approx));
-  if (approx == "tanh") {
-    return runFloat(c, [](auto v) {
-      using A = decltype(v);
-      const A k = A(0.7978845608028654); // sqrt(2 / pi)
-      return A(0.5) * v * (A(1) + std::tanh(k * (v + A(0.044715) * v * v * v)));
-    });
-  }
-  return runFloat(c, [](auto v) {
-    using A = decltype(v);
-    return A(0.5) * v * (A(1) + std::erf(v * A(0.7071067811865476)));
-  });
+  if (approx == "tanh") return runFloat(c, [](auto v) { return math::geluTanh(v); });
+  return runFloat(c, [](auto v) { return math::geluErf(v); });
 }
 
 Status logicalNot(const KernelCall &c) {

@@ -19,6 +19,7 @@ void registerCpuKernels(KernelRegistry &reg) {
   cpu::registerLossKernels(reg);
   cpu::registerPrecisionKernels(reg);
   cpu::registerDropoutKernels(reg);
+  cpu::registerFusedElementwiseKernels(reg);
 #if MPC_CPU_HAVE_TRAINING
   registerCpuTrainingKernels(reg);
 #endif

@@ -25,6 +25,7 @@ void registerMovementKernels(KernelRegistry &reg);
 void registerLossKernels(KernelRegistry &reg);
 void registerPrecisionKernels(KernelRegistry &reg);
 void registerDropoutKernels(KernelRegistry &reg);
+void registerFusedElementwiseKernels(KernelRegistry &reg);
 } // namespace cpu
 
 } // namespace mpc::rt

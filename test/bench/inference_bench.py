@@ -10,7 +10,10 @@ Each is compiled with `mpc-opt --emit=plan` and timed with `mpc-run --repeat N`
 (median); onnxruntime runs the same model on the same inputs with the same
 intra-op thread count (median of N). The outputs are compared too.
 
-usage: inference_bench.py MPC_OPT MPC_RUN [--threads 2] [--repeat 30]
+`--no-fusion` compiles without elementwise fusion (mpc-opt --no-fusion), to
+measure what fusion saves.
+
+usage: inference_bench.py MPC_OPT MPC_RUN [--threads 2] [--repeat 30] [--no-fusion]
 """
 import argparse
 import os
@@ -61,6 +64,8 @@ def main():
     ap.add_argument("mpc_run")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--no-fusion", action="store_true",
+                    help="compile with mpc-opt --no-fusion (one kernel per elementwise op)")
     a = ap.parse_args()
     print(f"{'model':12s} {'mpc ms':>8s} {'ort ms':>8s} {'mpc/ort':>8s} {'max rel err':>12s}")
     with tempfile.TemporaryDirectory() as d:
@@ -68,7 +73,8 @@ def main():
             path = os.path.join(d, name + ".onnx")
             onnx.save(model, path)
             plan = os.path.join(d, name + ".mpcp")
-            subprocess.run([a.mpc_opt, path, "--emit=plan", "-o", plan], check=True)
+            subprocess.run([a.mpc_opt, path, "--emit=plan", "-o", plan]
+                           + (["--no-fusion"] if a.no_fusion else []), check=True)
             x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
             np.save(os.path.join(d, "x.npy"), x)
             out = os.path.join(d, "out")

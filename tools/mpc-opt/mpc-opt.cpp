@@ -96,6 +96,11 @@ llvm::cl::opt<bool> planStats("plan-stats",
                                              "arena sizes to stderr"),
                               llvm::cl::init(false));
 
+llvm::cl::opt<bool> noFusion("no-fusion",
+                             llvm::cl::desc("With --emit=plan: do not run mpc-fuse-elementwise "
+                                            "(one kernel per elementwise op)"),
+                             llvm::cl::init(false));
+
 void registerPasses() {
   // Generic cleanups that are useful on mpc IR; mpc's own passes register here
   // as they are added.
@@ -159,6 +164,10 @@ int runPipeline(const std::string &inputFilename, const std::string &outputFilen
     return fail(pipelineError);
   if (failed(applyPassManagerCLOptions(pm)) || failed(config.setupPassPipeline(pm)))
     return 1;
+  // Lowering: elementwise chains become fusion groups, after every precision
+  // and training pass (the groups keep each op's type, so values are unchanged).
+  if (emitKind == "plan" && !noFusion)
+    pm.addPass(mpc::createFuseElementwise());
   mpc::PrecisionSnapshot before = mpc::snapshotPrecision(*module);
   if (failed(pm.run(*module)))
     return 1;
@@ -192,6 +201,15 @@ int runPipeline(const std::string &inputFilename, const std::string &outputFilen
     if (planStats && stats.stateTensors)
       llvm::errs() << "plan: " << stats.stateTensors << " state tensors, " << stats.stateCopies
                    << " copies into state\n";
+    if (planStats) {
+      size_t groups = 0, fusedOps = 0;
+      module->walk([&](mpc::FusedElementwiseOp op) {
+        ++groups;
+        fusedOps += op.getBody().front().getOperations().size() - 1; // without the yield
+      });
+      llvm::errs() << "plan: fused " << fusedOps << " elementwise ops into " << groups
+                   << " groups\n";
+    }
     return 0;
   }
   std::string ioError;
