@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "cpu/cpu_common.h"
+#include "cpu/gemm.h"
 #include "cpu/register.h"
 
 namespace mpc::rt::cpu {
@@ -87,12 +88,6 @@ template <typename A> struct Scratch {
   }
 };
 
-void gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
-}
-void gemm(int64_t m, int64_t n, int64_t k, const double *a, const double *b, double *c) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, k, b, n, 0.0, c, n);
-}
 
 // Builds col[(ci * kh + i) * kw + j][oy * ow + ox] for one image and group.
 template <typename A> void im2col(const ConvParams &p, ThreadPool *pool, const A *x, int64_t cg, A *col) {
@@ -126,7 +121,8 @@ void convCompute(const ConvParams &p, ThreadPool *pool, const A *x, const A *w, 
       const A *xg = x + (n * p.c + g * cg) * p.h * p.w;
       if (!direct) im2col(p, pool, xg, cg, col);
       A *yg = y + (n * p.m + g * mg) * cols;
-      gemm(mg, cols, kdim, w + g * mg * kdim, direct ? xg : col, yg);
+      parallelGemm(pool, false, false, mg, cols, kdim, A(1), w + g * mg * kdim, kdim, direct ? xg : col, cols, A(0),
+                   yg, cols);
     }
   }
   if (bias) {

@@ -1,14 +1,15 @@
 // matmul (NumPy semantics, broadcast batch dims) and gemm.
 //
-// FP32 goes straight to cblas_sgemm, f64 to cblas_dgemm. FP16/BF16 operands
+// FP32 goes to sgemm, f64 to dgemm (gemm.h: split over the pool, K never
+// split, so results do not depend on the thread count). FP16/BF16 operands
 // are widened to FP32 exactly, multiplied by sgemm (FP32 accumulation) and the
-// FP32 result is rounded once (RNE) to the output type. Results do not depend
-// on the thread count: OpenBLAS partitions sgemm over M and N, never over K.
+// FP32 result is rounded once (RNE) to the output type.
 #include <cblas.h>
 
 #include <algorithm>
 
 #include "cpu/cpu_common.h"
+#include "cpu/gemm.h"
 #include "cpu/register.h"
 
 namespace mpc::rt::cpu {
@@ -32,18 +33,6 @@ template <typename T> void narrow(ThreadPool *pool, const float *src, T *dst, in
   parallelFor(pool, n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) dst[i] = Elem<T>::store(src[i]);
   });
-}
-
-// Row-major C[M,N] = alpha * op(A) op(B) + beta * C.
-void gemmRowMajor(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
-              ldb, beta, c, ldc);
-}
-void gemmRowMajor(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
-                  const double *b, int64_t ldb, double beta, double *c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
-              ldb, beta, c, ldc);
 }
 
 // ---- matmul ----
@@ -104,7 +93,7 @@ Status checkMatmul(const KernelCall &call) {
 }
 
 // Runs the batched product on compute-type buffers a, b, y.
-template <typename A> void matmulBatches(const MatmulShape &s, const A *a, const A *b, A *y) {
+template <typename A> void matmulBatches(ThreadPool *pool, const MatmulShape &s, const A *a, const A *b, A *y) {
   // Fold the batch into M when b is shared by every batch and a is dense:
   // one large GEMM instead of many small ones.
   bool bShared = true, aDense = true;
@@ -115,21 +104,36 @@ template <typename A> void matmulBatches(const MatmulShape &s, const A *a, const
     expect *= s.batch[d];
   }
   if (bShared && aDense) {
-    gemmRowMajor(false, false, s.numBatches * s.m, s.n, s.k, A(1), a, s.k, b, s.n, A(0), y, s.n);
+    parallelGemm(pool, false, false, s.numBatches * s.m, s.n, s.k, A(1), a, s.k, b, s.n, A(0), y, s.n);
     return;
   }
-  int64_t idx[kMaxRank] = {};
-  for (int64_t i = 0; i < s.numBatches; ++i) {
-    int64_t aOff = 0, bOff = 0;
-    for (int d = 0; d < s.batchRank; ++d) {
-      aOff += idx[d] * s.aStride[d];
-      bOff += idx[d] * s.bStride[d];
-    }
-    gemmRowMajor(false, false, s.m, s.n, s.k, A(1), a + aOff, s.k, b + bOff, s.n, A(0), y + i * s.m * s.n, s.n);
+  // One GEMM per batch: batches in parallel when there are enough of them,
+  // otherwise each GEMM is split.
+  auto offsets = [&](int64_t i, int64_t *aOff, int64_t *bOff) {
+    *aOff = *bOff = 0;
     for (int d = s.batchRank - 1; d >= 0; --d) {
-      if (++idx[d] < s.batch[d]) break;
-      idx[d] = 0;
+      const int64_t id = i % s.batch[d];
+      i /= s.batch[d];
+      *aOff += id * s.aStride[d];
+      *bOff += id * s.bStride[d];
     }
+  };
+  const int threads = pool ? pool->numThreads() : 1;
+  if (s.numBatches >= threads) {
+    parallelFor(pool, s.numBatches, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        int64_t aOff, bOff;
+        offsets(i, &aOff, &bOff);
+        gemmRowMajor(false, false, s.m, s.n, s.k, A(1), a + aOff, s.k, b + bOff, s.n, A(0), y + i * s.m * s.n, s.n);
+      }
+    });
+    return;
+  }
+  for (int64_t i = 0; i < s.numBatches; ++i) {
+    int64_t aOff, bOff;
+    offsets(i, &aOff, &bOff);
+    parallelGemm(pool, false, false, s.m, s.n, s.k, A(1), a + aOff, s.k, b + bOff, s.n, A(0), y + i * s.m * s.n,
+                 s.n);
   }
 }
 
@@ -145,8 +149,8 @@ Status matmulKernel(const KernelCall &call) {
     return Status::ok();
   }
   switch (a.dtype) {
-  case DType::kF32: matmulBatches(s, a.as<const float>(), b.as<const float>(), y.as<float>()); break;
-  case DType::kF64: matmulBatches(s, a.as<const double>(), b.as<const double>(), y.as<double>()); break;
+  case DType::kF32: matmulBatches(call.pool, s, a.as<const float>(), b.as<const float>(), y.as<float>()); break;
+  case DType::kF64: matmulBatches(call.pool, s, a.as<const double>(), b.as<const double>(), y.as<double>()); break;
   case DType::kF16:
   case DType::kBF16:
     visitFloat(a.dtype, [&](auto tag) {
@@ -156,7 +160,7 @@ Status matmulKernel(const KernelCall &call) {
       float *y32 = scratchFloats(2, y.numel());
       widen(call.pool, a.as<const T>(), a32, a.numel());
       widen(call.pool, b.as<const T>(), b32, b.numel());
-      matmulBatches(s, a32, b32, y32);
+      matmulBatches(call.pool, s, a32, b32, y32);
       narrow(call.pool, y32, y.as<T>(), y.numel());
     });
     break;
@@ -212,7 +216,8 @@ Status checkGemm(const KernelCall &call) {
 }
 
 // y = alpha * op(a) op(b) + beta * c on compute-type buffers; y may be the FP32 scratch.
-template <typename A, typename TC> void gemmCompute(const GemmShape &g, const A *a, const A *b, const TC *c, A *y) {
+template <typename A, typename TC>
+void gemmCompute(ThreadPool *pool, const GemmShape &g, const A *a, const A *b, const TC *c, A *y) {
   A beta = 0;
   if (g.hasC && g.beta != 0) {
     for (int64_t i = 0; i < g.m; ++i)
@@ -223,8 +228,8 @@ template <typename A, typename TC> void gemmCompute(const GemmShape &g, const A 
     for (int64_t i = 0; i < g.m * g.n; ++i) y[i] = beta == 0 ? A(0) : beta * y[i];
     return;
   }
-  gemmRowMajor(g.ta, g.tb, g.m, g.n, g.k, static_cast<A>(g.alpha), a, g.ta ? g.m : g.k, b, g.tb ? g.k : g.n, beta, y,
-               g.n);
+  parallelGemm(pool, g.ta, g.tb, g.m, g.n, g.k, static_cast<A>(g.alpha), a, g.ta ? g.m : g.k, b, g.tb ? g.k : g.n,
+               beta, y, g.n);
 }
 
 Status gemmKernel(const KernelCall &call) {
@@ -243,14 +248,14 @@ Status gemmKernel(const KernelCall &call) {
         std::memcpy(copy, c, y.nbytes());
         c = copy;
       }
-      gemmCompute<T, T>(g, a.as<const T>(), b.as<const T>(), c, y.as<T>());
+      gemmCompute<T, T>(call.pool, g, a.as<const T>(), b.as<const T>(), c, y.as<T>());
     } else {
       float *a32 = scratchFloats(0, a.numel());
       float *b32 = scratchFloats(1, b.numel());
       float *y32 = scratchFloats(2, y.numel());
       widen(call.pool, a.as<const T>(), a32, a.numel());
       widen(call.pool, b.as<const T>(), b32, b.numel());
-      gemmCompute<float, T>(g, a32, b32, c, y32);
+      gemmCompute<float, T>(call.pool, g, a32, b32, c, y32);
       narrow(call.pool, y32, y.as<T>(), y.numel());
     }
   });
@@ -270,5 +275,7 @@ void registerMatmulKernels(KernelRegistry &reg) {
 } // namespace mpc::rt::cpu
 
 namespace mpc::rt {
-void setCpuBlasThreads(int numThreads) { openblas_set_num_threads(std::max(1, numThreads)); }
+// The pool parallelises GEMMs itself (parallelGemm); OpenBLAS stays on the
+// calling thread so that only one set of threads runs on the cores.
+void setCpuBlasThreads(int /*numThreads*/) { openblas_set_num_threads(1); }
 } // namespace mpc::rt

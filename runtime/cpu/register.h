@@ -9,7 +9,8 @@ namespace mpc::rt {
 // Adds every CPU kernel (docs/ops.md) to `reg`.
 void registerCpuKernels(KernelRegistry &reg);
 
-// Sets the OpenBLAS thread count to match the runtime's ThreadPool.
+// Keeps OpenBLAS on the calling thread: the runtime's ThreadPool splits GEMMs
+// itself (cpu/gemm.h), so only one set of threads runs on the cores.
 void setCpuBlasThreads(int numThreads);
 
 namespace cpu {

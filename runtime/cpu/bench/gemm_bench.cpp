@@ -79,10 +79,14 @@ int main(int argc, char **argv) {
     call.pool = &pool;
     bool ok = true;
     const double tMpc = bestOf(repeats, [&] { ok &= mm->fn(call).isOk(); });
+    // The reference is OpenBLAS with its own threads; the runtime keeps
+    // OpenBLAS on one thread and splits GEMMs over its pool instead.
+    openblas_set_num_threads(threads);
     const double tBlas = bestOf(repeats, [&] {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.m, s.n, s.k, 1.f, a.data(), s.k, b.data(), s.n, 0.f,
                   c.data(), s.n);
     });
+    setCpuBlasThreads(threads);
     if (!ok) {
       std::fprintf(stderr, "matmul kernel failed\n");
       return 1;
