@@ -16,7 +16,9 @@ bool isInPlaceCapable(std::string_view op) {
       // non-broadcast operand)
       "add", "sub", "mul", "div", "max", "min", "pow", "and", "or", "where",
       // a fused chain reads each input block before writing the output block
-      "fused_elementwise"};
+      "fused_elementwise",
+      // same bytes, new shape: sharing the buffer makes it free
+      "reshape"};
   for (std::string_view o : kOps)
     if (o == op) return true;
   return false;

@@ -2,6 +2,7 @@
 // (outer, inner) vector is processed by one thread in a fixed order.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "cpu/cpu_common.h"
 #include "cpu/register.h"
@@ -45,6 +46,18 @@ template <bool kLog> Status softmaxKernel(const KernelCall &call) {
                     }
                     // A row of -inf: softmax is NaN (0/0), as in the ONNX reference.
                     A sum = 0;
+                    if constexpr (!kLog && std::is_same_v<T, A>) {
+                      // Full-precision output: keep exp(x - m) in y, then
+                      // normalise, so exp runs once per element. (Low-
+                      // precision outputs cannot hold the intermediate.)
+                      for (int64_t i = 0; i < len; ++i) {
+                        const A e = std::exp(xp[base + i * inner] - m);
+                        yp[base + i * inner] = e;
+                        sum += e;
+                      }
+                      for (int64_t i = 0; i < len; ++i) yp[base + i * inner] /= sum;
+                      continue;
+                    }
                     for (int64_t i = 0; i < len; ++i) sum += std::exp(Elem<T>::load(xp[base + i * inner]) - m);
                     const A logSum = std::log(sum);
                     for (int64_t i = 0; i < len; ++i) {
