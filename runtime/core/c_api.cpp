@@ -5,8 +5,12 @@
 #include <new>
 #include <string>
 
+#include <cmath>
+
+#include "core/checkpoint.h"
 #include "core/plan.h"
 #include "core/session.h"
+#include "core/train_step.h"
 
 using namespace mpc::rt;
 
@@ -222,6 +226,63 @@ mpc_status mpc_session_reset_state(mpc_session *session) {
   if (!session) return nullArg("mpc_session_reset_state", "session");
   session->session->resetState();
   return MPC_OK;
+}
+
+mpc_status mpc_session_get_state(const mpc_session *session, const char *name, mpc_tensor_info *info) {
+  if (!session) return nullArg("mpc_session_get_state", "session");
+  if (!name) return nullArg("mpc_session_get_state", "name");
+  if (!info) return nullArg("mpc_session_get_state", "info");
+  return guarded("mpc_session_get_state", [&] {
+    const Plan &plan = session->session->plan();
+    for (const PlanBinding &b : plan.states()) {
+      if (b.name != name) continue;
+      fillInfo(plan, b, session->session->tensorView(b.tensor).data, info);
+      return MPC_OK;
+    }
+    return fail(StatusCode::kNotFound, std::string("the plan has no state named '") + name + "'");
+  });
+}
+
+mpc_status mpc_session_train_step(mpc_session *session, float *loss_out) {
+  if (!session) return nullArg("mpc_session_train_step", "session");
+  return guarded("mpc_session_train_step", [&] {
+    float loss = NAN;
+    Status s = trainStep(*session->session, &loss, nullptr);
+    if (!s.isOk()) return report(s);
+    if (loss_out) *loss_out = loss;
+    return MPC_OK;
+  });
+}
+
+mpc_status mpc_session_set_learning_rate(mpc_session *session, float lr) {
+  if (!session) return nullArg("mpc_session_set_learning_rate", "session");
+  if (!std::isfinite(lr))
+    return fail(StatusCode::kInvalidArgument, "mpc_session_set_learning_rate: the learning rate must be finite");
+  return guarded("mpc_session_set_learning_rate", [&] { return report(setLearningRate(*session->session, lr)); });
+}
+
+mpc_status mpc_session_get_learning_rate(const mpc_session *session, float *lr) {
+  if (!session) return nullArg("mpc_session_get_learning_rate", "session");
+  if (!lr) return nullArg("mpc_session_get_learning_rate", "lr");
+  return guarded("mpc_session_get_learning_rate", [&] {
+    double v = 0;
+    Status s = getLearningRate(*session->session, &v);
+    if (!s.isOk()) return report(s);
+    *lr = static_cast<float>(v);
+    return MPC_OK;
+  });
+}
+
+mpc_status mpc_session_save_state(const mpc_session *session, const char *path) {
+  if (!session) return nullArg("mpc_session_save_state", "session");
+  if (!path) return nullArg("mpc_session_save_state", "path");
+  return guarded("mpc_session_save_state", [&] { return report(saveCheckpoint(*session->session, path)); });
+}
+
+mpc_status mpc_session_load_state(mpc_session *session, const char *path) {
+  if (!session) return nullArg("mpc_session_load_state", "session");
+  if (!path) return nullArg("mpc_session_load_state", "path");
+  return guarded("mpc_session_load_state", [&] { return report(loadCheckpoint(*session->session, path)); });
 }
 
 }  // extern "C"

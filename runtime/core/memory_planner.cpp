@@ -18,7 +18,9 @@ bool isInPlaceCapable(std::string_view op) {
       // a fused chain reads each input block before writing the output block
       "fused_elementwise",
       // same bytes, new shape: sharing the buffer makes it free
-      "reshape"};
+      "reshape",
+      // elementwise gradients (cpu/grad_elementwise.cpp): dx may take dy's buffer
+      "gelu_grad", "dropout_grad"};
   for (std::string_view o : kOps)
     if (o == op) return true;
   return false;

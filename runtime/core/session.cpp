@@ -8,9 +8,7 @@
 #include "core/backends.h"
 #include "core/thread_pool.h"
 
-#if MPCRT_HAVE_CPU
 #include "cpu/register.h"
-#endif
 
 namespace mpc::rt {
 
@@ -68,10 +66,8 @@ Status Session::create(std::shared_ptr<const Plan> plan, const SessionOptions &o
   int threads = options.numThreads;
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   s->pool_ = std::make_unique<ThreadPool>(threads);
-#if MPCRT_HAVE_CPU
-  // BLAS threads follow the session's thread count (a process-wide setting).
+  // OpenBLAS stays on the calling thread; the pool splits GEMMs (cpu/gemm.h).
   setCpuBlasThreads(threads);
-#endif
 
   const Plan &p = *s->plan_;
   MPC_RETURN_IF_ERROR(allocateArena(p.activationArenaBytes(), "activation arena", &s->activationArena_));

@@ -1,8 +1,8 @@
 #include "cpu/register.h"
 
-#if MPC_CPU_HAVE_TRAINING
 #include "cpu/training.h"
-#endif
+
+#include "cpu/training.h"
 
 namespace mpc::rt {
 
@@ -19,10 +19,9 @@ void registerCpuKernels(KernelRegistry &reg) {
   cpu::registerLossKernels(reg);
   cpu::registerPrecisionKernels(reg);
   cpu::registerDropoutKernels(reg);
+  registerCpuTrainingKernels(reg);  // gradient and optimizer ops, copy (cpu/training.h)
   cpu::registerFusedElementwiseKernels(reg);
-#if MPC_CPU_HAVE_TRAINING
   registerCpuTrainingKernels(reg);
-#endif
 }
 
 } // namespace mpc::rt

@@ -2,6 +2,9 @@
 //
 //   mpc-run model.mpcp --input x=x.npy [--input ...] | --inputs DIR
 //           [--output-dir DIR] [--device=cpu|cuda] [--threads N] [--repeat N]
+//   mpc-run step.mpcp --train --steps N (--data DIR | --synthetic) [--lr X]
+//           [--log steps.csv] [--save-state ck.safetensors] [--load-state ck.safetensors]
+//           [--every K]   (train.cpp, docs/training.md)
 //
 // Every failure prints one line "mpc-run: error: ..." and exits 1.
 #include <algorithm>
@@ -18,6 +21,7 @@
 #include "core/npy.h"
 #include "core/plan.h"
 #include "core/session.h"
+#include "train.h"
 
 using namespace mpc::rt;
 
@@ -26,7 +30,7 @@ namespace {
 const char *kUsage =
     "usage: mpc-run PLAN.mpcp [options]\n"
     "\n"
-    "Runs an executable plan (inference) on .npy inputs.\n"
+    "Runs an executable plan on .npy inputs (inference), or trains: --train.\n"
     "\n"
     "options:\n"
     "  --input NAME=FILE.npy   value of graph input NAME (repeatable)\n"
@@ -49,6 +53,7 @@ struct Options {
   int repeat = 1;
   bool verifyData = false;
   bool help = false;
+  mpc::run::TrainOptions train;
 };
 
 [[noreturn]] void die(const std::string &message) {
@@ -111,6 +116,8 @@ Options parseArgs(int argc, char **argv) {
       o.repeat = parsePositive("--repeat", takeValue(), 1);
     } else if (arg == "--verify-data") {
       o.verifyData = true;
+    } else if (mpc::run::parseTrainFlag(arg, takeValue, &o.train, die)) {
+      // a training option
     } else if (arg.rfind("-", 0) == 0 && arg.size() > 1) {
       die("unknown option '" + arg + "' (see --help)");
     } else if (o.plan.empty()) {
@@ -195,9 +202,12 @@ int main(int argc, char **argv) {
   Options o = parseArgs(argc, argv);
   if (o.help) {
     std::fputs(kUsage, stdout);
+    std::fputs("\n", stdout);
+    std::fputs(mpc::run::kTrainUsage, stdout);
     return 0;
   }
   if (o.plan.empty()) die("no plan file given (see --help)");
+  mpc::run::validateTrainOptions(o.train, !o.inputs.empty() || !o.inputsDir.empty(), o.repeat, die);
   if (!o.inputsDir.empty() && !isDirectory(o.inputsDir)) die("--inputs: '" + o.inputsDir + "' is not a directory");
 
   std::shared_ptr<const Plan> plan;
@@ -209,6 +219,11 @@ int main(int argc, char **argv) {
   so.numThreads = o.threads;
   std::unique_ptr<Session> session;
   check(Session::create(plan, so, &session));
+  if (o.train.train) {
+    mpc::run::runTraining(o.train, *plan, *session, die);
+    if (!o.outputDir.empty()) writeOutputs(o, *plan, *session);
+    return 0;
+  }
   bindInputs(o, *plan, *session);
 
   std::vector<double> times;

@@ -120,6 +120,30 @@ mpc_status mpc_session_read_state(const mpc_session *session, const char *name, 
 mpc_status mpc_session_write_state(mpc_session *session, const char *name, const void *src, size_t nbytes);
 /* Restores every state tensor to its initial value from the plan. */
 mpc_status mpc_session_reset_state(mpc_session *session);
+/* Describes a state tensor; info->data points into the session's state
+ * (valid until the session is destroyed; kernels update it on every run). */
+mpc_status mpc_session_get_state(const mpc_session *session, const char *name, mpc_tensor_info *info);
+
+/* ---- Training (docs/training.md) ----
+ * A training plan (mpc-opt --train --emit=plan) performs one training step
+ * per run: its kernels update the parameters and the optimizer state (state
+ * tensors) in place. */
+
+/* Runs one training step (mpc_session_run). If loss_out is non-null it
+ * receives the step's loss: the output named "loss" (or the plan's only
+ * scalar float output), converted to float; NaN when the plan has none. */
+mpc_status mpc_session_train_step(mpc_session *session, float *loss_out);
+/* Sets / reads the learning rate: the state "optimizer.lr". A plan without
+ * that state gives MPC_ERROR_NOT_FOUND. lr must be finite. */
+mpc_status mpc_session_set_learning_rate(mpc_session *session, float lr);
+mpc_status mpc_session_get_learning_rate(const mpc_session *session, float *lr);
+/* Saves every state tensor to a checkpoint (safetensors), atomically: a crash
+ * leaves the previous file or the new one, never a torn one. */
+mpc_status mpc_session_save_state(const mpc_session *session, const char *path);
+/* Restores every state tensor from a checkpoint. The file is validated
+ * completely first (format, names, dtypes, shapes); on error the session's
+ * state is unchanged. */
+mpc_status mpc_session_load_state(mpc_session *session, const char *path);
 
 #ifdef __cplusplus
 } /* extern "C" */

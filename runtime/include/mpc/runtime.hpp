@@ -9,10 +9,17 @@
 //   session.setInput("x", x.data(), {2, 3});          // dtype from T
 //   session.run();
 //   mpc::TensorRef y = session.output("y");           // y.as<float>()[i]
+//
+// Training (docs/training.md): a training plan runs one step per call.
+//   float loss = session.trainStep();
+//   session.setLearningRate(1e-4f);
+//   session.saveState("ck.safetensors");  session.loadState("ck.safetensors");
+//   std::vector<float> w = session.readState<float>("fc1.weight");
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -149,9 +156,55 @@ public:
     detail::check(mpc_session_write_state(session_, name.c_str(), src, nbytes));
   }
   void resetState() { detail::check(mpc_session_reset_state(session_)); }
+
+  // A state tensor; `data` points into the session (updated by every run).
+  TensorRef state(const std::string &name) const {
+    mpc_tensor_info info;
+    detail::check(mpc_session_get_state(session_, name.c_str(), &info));
+    return TensorRef::from(info);
+  }
+  // Copies a state tensor out / in as a vector of T; T must match its dtype.
+  template <typename T> std::vector<T> readState(const std::string &name) const {
+    static_assert(!std::is_same_v<T, bool>, "read bool states with readState(name, dst, nbytes)");
+    TensorRef t = checkedState<T>(name);
+    std::vector<T> v(static_cast<size_t>(t.numel()));
+    readState(name, v.data(), v.size() * sizeof(T));
+    return v;
+  }
+  template <typename T> void writeState(const std::string &name, const std::vector<T> &values) {
+    static_assert(!std::is_same_v<T, bool>, "write bool states with writeState(name, src, nbytes)");
+    checkedState<T>(name);
+    writeState(name, values.data(), values.size() * sizeof(T));
+  }
+
+  // One training step; returns the loss (NaN when the plan has no loss output).
+  float trainStep() {
+    float loss = 0;
+    detail::check(mpc_session_train_step(session_, &loss));
+    return loss;
+  }
+  // The learning rate (the state "optimizer.lr").
+  void setLearningRate(float lr) { detail::check(mpc_session_set_learning_rate(session_, lr)); }
+  float learningRate() const {
+    float lr = 0;
+    detail::check(mpc_session_get_learning_rate(session_, &lr));
+    return lr;
+  }
+  // Checkpoints of every state tensor (safetensors).
+  void saveState(const std::string &path) const { detail::check(mpc_session_save_state(session_, path.c_str())); }
+  void loadState(const std::string &path) { detail::check(mpc_session_load_state(session_, path.c_str())); }
   mpc_session *handle() const { return session_; }
 
 private:
+  template <typename T> TensorRef checkedState(const std::string &name) const {
+    TensorRef t = state(name);
+    if (t.dtype != detail::DTypeOf<T>::value)
+      throw Error(MPC_ERROR_INVALID_ARGUMENT, std::string("MPC_ERROR_INVALID_ARGUMENT: state '") + name + "' is " +
+                                                  mpc_dtype_name(t.dtype) + ", not " +
+                                                  mpc_dtype_name(detail::DTypeOf<T>::value));
+    return t;
+  }
+
   mpc_session *session_ = nullptr;
 };
 
