@@ -189,6 +189,8 @@ PrecisionSnapshot snapshotPrecision(ModuleOp module) {
     for (BlockArgument arg : func.getArguments())
       s.activationBytes[dtypeName(arg.getType())] += bytesOf(arg.getType());
     func.walk([&](Operation *op) {
+      if (isa<ml_program::GlobalLoadOp>(op))
+        return; // training state, counted from its global below
       if (auto load = dyn_cast<ml_program::GlobalLoadConstOp>(op)) {
         if (seenGlobals.insert(load.getGlobal().getLeafReference()).second) {
           Type t = storedType(load);
@@ -208,6 +210,9 @@ PrecisionSnapshot snapshotPrecision(ModuleOp module) {
         s.activationBytes[dtypeName(r.getType())] += bytesOf(r.getType());
     });
   }
+  for (auto global : module.getOps<ml_program::GlobalOp>())
+    if (global.getIsMutable())
+      s.stateBytes[dtypeName(global.getType())] += bytesOf(global.getType());
   return s;
 }
 
@@ -240,6 +245,7 @@ bool writePrecisionReport(ModuleOp module, const PrecisionSnapshot &before,
         {"user_casts", after.userCasts},
         {"parameter_bytes_before", bytesJson(before.parameterBytes)},
         {"parameter_bytes_after", bytesJson(after.parameterBytes)},
+        {"training_state_bytes", bytesJson(after.stateBytes)},
         {"activation_bytes_before", bytesJson(before.activationBytes)},
         {"activation_bytes_after", bytesJson(after.activationBytes)},
     };
@@ -266,6 +272,9 @@ bool writePrecisionReport(ModuleOp module, const PrecisionSnapshot &before,
      << " inserted), user casts " << after.userCasts << "\n";
   os << "parameter bytes:  before " << bytesText(before.parameterBytes) << "; after "
      << bytesText(after.parameterBytes) << "\n";
+  if (!after.stateBytes.empty())
+    os << "training state:   " << bytesText(after.stateBytes)
+       << " (parameters, optimizer moments and counters)\n";
   os << "activation bytes: before " << bytesText(before.activationBytes) << "; after "
      << bytesText(after.activationBytes) << "\n";
   return true;

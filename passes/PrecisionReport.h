@@ -15,6 +15,9 @@ struct PrecisionSnapshot {
   /// Parameters (globals), in the type they would be stored in: a global whose
   /// every load feeds only compiler casts to one type counts in that type.
   std::map<std::string, int64_t> parameterBytes;
+  /// Training state (mutable globals after --train: parameters, optimizer
+  /// moments, counters), in their stored types.
+  std::map<std::string, int64_t> stateBytes;
   /// Graph inputs and op results (constants and parameter loads excluded).
   std::map<std::string, int64_t> activationBytes;
   /// Compiler-inserted mpc.cast ops (user casts not counted).
