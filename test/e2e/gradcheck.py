@@ -334,8 +334,14 @@ def main():
     ap.add_argument("--keep", help="keep models and plans in this directory")
     args = ap.parse_args()
     rt = Runtime(args.libmpcrt)
-    workdir = args.keep or tempfile.mkdtemp(prefix="mpc-gradcheck-")
-    os.makedirs(workdir, exist_ok=True)
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        return run_checks(args, rt, args.keep)
+    with tempfile.TemporaryDirectory(prefix="mpc-gradcheck-") as workdir:
+        return run_checks(args, rt, workdir)
+
+
+def run_checks(args, rt, workdir):
     failures = []
     for c in CASES:
         if args.only and c["name"] not in args.only:
