@@ -157,8 +157,7 @@ private:
   LogicalResult importShape(Node &n, SmallVectorImpl<Value> &out);
   LogicalResult importCast(Node &n, SmallVectorImpl<Value> &out);
   LogicalResult importDropout(Node &n, SmallVectorImpl<Value> &out);
-  LogicalResult importSoftmaxCrossEntropyLoss(Node &n, SmallVectorImpl<Value> &out);
-  LogicalResult importNllLoss(Node &n, SmallVectorImpl<Value> &out);
+  template <typename OpTy> LogicalResult loss(Node &n, SmallVectorImpl<Value> &out);
   // ai.onnx.preview.training (version 1).
   static const llvm::StringMap<Handler> &previewTrainingHandlers();
   LogicalResult importPreviewOptimizer(Node &n, SmallVectorImpl<Value> &out);
@@ -1569,7 +1568,10 @@ LogicalResult Importer::importDropout(Node &n, SmallVectorImpl<Value> &out) {
   return success();
 }
 
-LogicalResult Importer::importSoftmaxCrossEntropyLoss(Node &n, SmallVectorImpl<Value> &out) {
+/// SoftmaxCrossEntropyLoss and NegativeLogLikelihoodLoss: (input, target,
+/// weights?) with `reduction` and an optional `ignore_index`.
+template <typename OpTy>
+LogicalResult Importer::loss(Node &n, SmallVectorImpl<Value> &out) {
   if (failed(requireInputs(n, 2, 3)))
     return failure();
   SmallVector<Value> operands = {n.input(0), n.input(1)};
@@ -1579,27 +1581,10 @@ LogicalResult Importer::importSoftmaxCrossEntropyLoss(Node &n, SmallVectorImpl<V
       named(b, "reduction", b.getStringAttr(n.getString("reduction", "mean")))};
   if (n.has("ignore_index"))
     attrs.push_back(named(b, "ignore_index", b.getI64IntegerAttr(n.getInt("ignore_index", 0))));
-  auto op = build<SoftmaxCrossEntropyLossOp>(n, operands, attrs);
+  auto op = build<OpTy>(n, operands, attrs);
   if (failed(op))
     return failure();
   out.append((*op)->getResults().begin(), (*op)->getResults().end());
-  return success();
-}
-
-LogicalResult Importer::importNllLoss(Node &n, SmallVectorImpl<Value> &out) {
-  if (failed(requireInputs(n, 2, 3)))
-    return failure();
-  SmallVector<Value> operands = {n.input(0), n.input(1)};
-  if (n.input(2))
-    operands.push_back(n.input(2));
-  SmallVector<NamedAttribute> attrs = {
-      named(b, "reduction", b.getStringAttr(n.getString("reduction", "mean")))};
-  if (n.has("ignore_index"))
-    attrs.push_back(named(b, "ignore_index", b.getI64IntegerAttr(n.getInt("ignore_index", 0))));
-  auto v = build1<NllLossOp>(n, operands, attrs);
-  if (failed(v))
-    return failure();
-  out.push_back(*v);
   return success();
 }
 
@@ -1663,8 +1648,8 @@ const llvm::StringMap<Importer::Handler> &Importer::handlers() {
       {"Shape", &Importer::importShape},
       {"Cast", &Importer::importCast},
       {"Dropout", &Importer::importDropout},
-      {"SoftmaxCrossEntropyLoss", &Importer::importSoftmaxCrossEntropyLoss},
-      {"NegativeLogLikelihoodLoss", &Importer::importNllLoss},
+      {"SoftmaxCrossEntropyLoss", &Importer::loss<SoftmaxCrossEntropyLossOp>},
+      {"NegativeLogLikelihoodLoss", &Importer::loss<NllLossOp>},
   };
   return table;
 }

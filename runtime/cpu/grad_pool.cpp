@@ -11,43 +11,23 @@
 #include <cmath>
 #include <vector>
 
+#include "cpu/pool_geometry.h"
 #include "cpu/training.h"
 
 namespace mpc::rt::cpu {
 namespace {
 
-struct PoolGeom {
-  int64_t n, c, h, w, oh, ow;
-  int64_t kh, kw, sh = 1, sw = 1, dh = 1, dw = 1;
-  int64_t padTop = 0, padLeft = 0, padBottom = 0, padRight = 0;
-  bool ceilMode = false, countIncludePad = false;
-};
-
-// Same rule as pool.cpp.
-int64_t outSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t padBegin, int64_t padEnd, bool ceil) {
-  const int64_t span = in + padBegin + padEnd - (d * (k - 1) + 1);
-  if (span < 0) return 0;
-  int64_t out = (ceil ? (span + s - 1) / s : span / s) + 1;
-  if (ceil && (out - 1) * s >= in + padBegin) --out;
-  return out;
-}
-
-Status getVec(const KernelCall &call, const char *name, size_t n, std::vector<int64_t> *v) {
-  MPC_RETURN_IF_ERROR(getInts(call, name, v));
-  if (!v->empty() && v->size() != n)
-    return kernelError(call, "attribute '" + std::string(name) + "' must have " + std::to_string(n) + " values");
-  return Status::ok();
-}
+using PoolGeom = PoolGeometry;
 
 // x: the forward input's shape (x or dx), dy: the forward output's gradient.
 Status poolGeom(const KernelCall &call, bool isMax, const TensorView &x, const TensorView &dy, PoolGeom *p) {
   if (x.rank != 4) return kernelError(call, "x must be 4-D NCHW, got " + shapeString(x));
   p->n = x.dims[0], p->c = x.dims[1], p->h = x.dims[2], p->w = x.dims[3];
   std::vector<int64_t> k, s, d, pads;
-  MPC_RETURN_IF_ERROR(getVec(call, "kernel_shape", 2, &k));
-  MPC_RETURN_IF_ERROR(getVec(call, "strides", 2, &s));
-  MPC_RETURN_IF_ERROR(getVec(call, "pads", 4, &pads));
-  if (isMax) MPC_RETURN_IF_ERROR(getVec(call, "dilations", 2, &d));
+  MPC_RETURN_IF_ERROR(getIntsOfSize(call, "kernel_shape", 2, &k));
+  MPC_RETURN_IF_ERROR(getIntsOfSize(call, "strides", 2, &s));
+  MPC_RETURN_IF_ERROR(getIntsOfSize(call, "pads", 4, &pads));
+  if (isMax) MPC_RETURN_IF_ERROR(getIntsOfSize(call, "dilations", 2, &d));
   if (k.empty()) return kernelError(call, "attribute 'kernel_shape' is required");
   p->kh = k[0], p->kw = k[1];
   if (!s.empty()) p->sh = s[0], p->sw = s[1];
@@ -64,8 +44,8 @@ Status poolGeom(const KernelCall &call, bool isMax, const TensorView &x, const T
   if (p->padTop >= p->kh * p->dh || p->padBottom >= p->kh * p->dh || p->padLeft >= p->kw * p->dw ||
       p->padRight >= p->kw * p->dw)
     return kernelError(call, "pads must be smaller than the (dilated) kernel");
-  p->oh = outSize(p->h, p->kh, p->sh, p->dh, p->padTop, p->padBottom, p->ceilMode);
-  p->ow = outSize(p->w, p->kw, p->sw, p->dw, p->padLeft, p->padRight, p->ceilMode);
+  p->oh = poolOutSize(p->h, p->kh, p->sh, p->dh, p->padTop, p->padBottom, p->ceilMode);
+  p->ow = poolOutSize(p->w, p->kw, p->sw, p->dw, p->padLeft, p->padRight, p->ceilMode);
   if (dy.rank != 4 || dy.dims[0] != p->n || dy.dims[1] != p->c || dy.dims[2] != p->oh || dy.dims[3] != p->ow)
     return kernelError(call, "dy has shape " + shapeString(dy) + ", expected the forward output [" +
                                  std::to_string(p->n) + "x" + std::to_string(p->c) + "x" + std::to_string(p->oh) +
