@@ -584,12 +584,11 @@ LogicalResult Importer::importNode(const onnx::NodeProto &proto, int64_t index) 
       n.inputs.push_back(Value());
       continue;
     }
-    // Constant-valued inputs consumed as attributes are looked up lazily by
-    // the handler; only bind a value when one exists or can be made.
     if (!values.count(in) && !initializers.count(in))
       return nodeError(n, "input '" + in + "' is never defined (dangling input)");
     if (isAttributeInput(proto.op_type(), n.inputs.size(), opset)) {
-      // Folded into an attribute by the handler; never becomes a parameter.
+      // The handler reads its constant value and folds it into an attribute,
+      // so it never becomes a parameter or an SSA operand.
       n.inputs.push_back(Value());
       continue;
     }
@@ -601,16 +600,13 @@ LogicalResult Importer::importNode(const onnx::NodeProto &proto, int64_t index) 
   SmallVector<Value> results;
   if (failed((this->*(it->second))(n, results)))
     return failure();
-  unsigned bound = 0;
   for (auto [i, out] : llvm::enumerate(proto.output())) {
     if (out.empty())
       continue;
     if (i >= results.size() || !results[i])
       return nodeError(n, "output #" + Twine(i) + " ('" + out + "') is not supported");
     values[out] = results[i];
-    ++bound;
   }
-  (void)bound;
   return success();
 }
 
