@@ -28,12 +28,7 @@ LogicalResult fail(std::optional<Location> loc, StringRef opName, Args &&...args
   return emitOptionalError(loc, "'", opName, "' ", std::forward<Args>(args)...);
 }
 
-std::string shapeStr(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? "," : "") + std::to_string(d);
-  return s + "]";
-}
+std::string shapeStr(ArrayRef<int64_t> shape) { return shapeString(shape); }
 
 bool isNormalisedAxis(int64_t axis, int64_t rank) { return axis >= 0 && axis < rank; }
 
@@ -64,6 +59,35 @@ bool broadcastsTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
     if (from[i] != 1 && from[i] != to[lead + i])
       return false;
   return true;
+}
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    s += (i ? "," : "") + std::to_string(d);
+  return s + "]";
+}
+
+LogicalResult verifyLossOperands(std::optional<Location> loc, StringRef op, StringRef inputName,
+                                 RankedTensorType input, RankedTensorType labels, Value weights,
+                                 StringRef reduction, Shape &lossShape) {
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    return fail(loc, op, "reduction must be \"none\", \"sum\" or \"mean\", got \"", reduction,
+                "\"");
+  if (input.getRank() < 2)
+    return fail(loc, op, inputName, " must be N x C (x D1 ...), got ", input);
+  Shape perSample = {input.getDimSize(0)};
+  for (int64_t i = 2; i < input.getRank(); ++i)
+    perSample.push_back(input.getDimSize(i));
+  if (labels.getShape() != ArrayRef<int64_t>(perSample))
+    return fail(loc, op, "labels must have shape ", shapeString(perSample), ", got ", labels);
+  if (weights) {
+    auto w = cast<RankedTensorType>(weights.getType());
+    if (w.getRank() != 1 || w.getDimSize(0) != input.getDimSize(1))
+      return fail(loc, op, "weights must have shape [", input.getDimSize(1), "], got ", w);
+  }
+  lossShape = reduction == "none" ? perSample : Shape();
+  return success();
 }
 
 LogicalResult inferBroadcastType(std::optional<Location> loc, TypeRange operands, Type elem,
@@ -158,37 +182,16 @@ LogicalResult inferWindowType(std::optional<Location> loc, StringRef op, RankedT
   return success();
 }
 
-LogicalResult checkReduction(std::optional<Location> loc, StringRef op, StringRef reduction) {
-  if (reduction != "none" && reduction != "sum" && reduction != "mean")
-    return fail(loc, op, "reduction must be \"none\", \"sum\" or \"mean\", got \"", reduction,
-                "\"");
-  return success();
-}
-
 /// Shared by the two loss ops: scores/input N x C x D..., labels N x D...
 LogicalResult inferLossType(std::optional<Location> loc, StringRef op, Type inputType,
                             Type labelType, Value weights, StringRef reduction,
                             SmallVectorImpl<Type> &types) {
   auto input = cast<RankedTensorType>(inputType);
-  auto labels = cast<RankedTensorType>(labelType);
-  if (failed(checkReduction(loc, op, reduction)))
+  Shape lossShape;
+  if (failed(verifyLossOperands(loc, op, "input", input, cast<RankedTensorType>(labelType),
+                                weights, reduction, lossShape)))
     return failure();
-  if (input.getRank() < 2)
-    return fail(loc, op, "input must be N x C (x D1 ...), got ", input);
-  Shape expected = {input.getDimSize(0)};
-  for (int64_t i = 2; i < input.getRank(); ++i)
-    expected.push_back(input.getDimSize(i));
-  if (labels.getShape() != ArrayRef<int64_t>(expected))
-    return fail(loc, op, "labels must have shape ", shapeStr(expected), ", got ", labels);
-  if (weights) {
-    auto w = cast<RankedTensorType>(weights.getType());
-    if (w.getRank() != 1 || w.getDimSize(0) != input.getDimSize(1))
-      return fail(loc, op, "weights must have shape [", input.getDimSize(1), "], got ", w);
-  }
-  if (reduction == "none")
-    types.push_back(RankedTensorType::get(expected, input.getElementType()));
-  else
-    types.push_back(RankedTensorType::get({}, input.getElementType()));
+  types.push_back(RankedTensorType::get(lossShape, input.getElementType()));
   return success();
 }
 

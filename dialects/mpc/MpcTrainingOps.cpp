@@ -23,12 +23,7 @@ LogicalResult fail(std::optional<Location> loc, StringRef opName, Args &&...args
   return emitOptionalError(loc, "'", opName, "' ", std::forward<Args>(args)...);
 }
 
-std::string shapeStr(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? "," : "") + std::to_string(d);
-  return s + "]";
-}
+std::string shapeStr(ArrayRef<int64_t> shape) { return shapeString(shape); }
 
 RankedTensorType ranked(Value v) { return cast<RankedTensorType>(v.getType()); }
 
@@ -99,35 +94,16 @@ LogicalResult checkLikeParam(std::optional<Location> loc, StringRef op, StringRe
   return success();
 }
 
-LogicalResult checkReduction(std::optional<Location> loc, StringRef op, StringRef reduction) {
-  if (reduction != "none" && reduction != "sum" && reduction != "mean")
-    return fail(loc, op, "reduction must be \"none\", \"sum\" or \"mean\", got \"", reduction,
-                "\"");
-  return success();
-}
-
 /// The loss-gradient rules: input N x C x D..., labels N x D..., dloss the
 /// forward loss's shape, weights [C].
 LogicalResult checkLossGrad(std::optional<Location> loc, StringRef op, RankedTensorType input,
                             RankedTensorType labels, Value weights, RankedTensorType dloss,
                             StringRef reduction) {
-  if (failed(checkReduction(loc, op, reduction)))
+  Shape lossShape;
+  if (failed(verifyLossOperands(loc, op, "the forward input", input, labels, weights, reduction,
+                                lossShape)))
     return failure();
-  if (input.getRank() < 2)
-    return fail(loc, op, "the forward input must be N x C (x D1 ...), got ", input);
-  Shape expected = {input.getDimSize(0)};
-  for (int64_t i = 2; i < input.getRank(); ++i)
-    expected.push_back(input.getDimSize(i));
-  if (labels.getShape() != ArrayRef<int64_t>(expected))
-    return fail(loc, op, "labels must have shape ", shapeStr(expected), ", got ", labels);
-  if (weights) {
-    auto w = ranked(weights);
-    if (w.getRank() != 1 || w.getDimSize(0) != input.getDimSize(1))
-      return fail(loc, op, "weights must have shape [", input.getDimSize(1), "], got ", w);
-  }
-  ArrayRef<int64_t> lossShape = reduction == "none" ? ArrayRef<int64_t>(expected)
-                                                    : ArrayRef<int64_t>();
-  if (dloss.getShape() != lossShape)
+  if (dloss.getShape() != ArrayRef<int64_t>(lossShape))
     return fail(loc, op, "dloss must have the forward loss's shape ", shapeStr(lossShape),
                 ", got ", dloss);
   return success();

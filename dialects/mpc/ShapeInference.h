@@ -8,9 +8,11 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Location.h"
+#include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
 
 namespace mpc {
@@ -43,6 +45,19 @@ llvm::LogicalResult verifyWindowAttrs(std::optional<mlir::Location> loc, llvm::S
 } // namespace mpc
 
 namespace mpc {
+/// "[d0,d1,...]" for diagnostics.
+std::string shapeString(llvm::ArrayRef<int64_t> shape);
+
+/// The operand rules shared by the loss ops and their gradients: `input` is
+/// N x C (x D1 ...), `labels` N (x D1 ...), the optional `weights` [C] and
+/// `reduction` "none", "sum" or "mean". `inputName` names the input in
+/// messages. On success `lossShape` is the loss's shape: the labels' shape for
+/// "none", a scalar otherwise.
+llvm::LogicalResult verifyLossOperands(std::optional<mlir::Location> loc, llvm::StringRef opName,
+                                       llvm::StringRef inputName, mlir::RankedTensorType input,
+                                       mlir::RankedTensorType labels, mlir::Value weights,
+                                       llvm::StringRef reduction, Shape &lossShape);
+
 /// Result type of a broadcasting binary op: `boolResult` for comparisons,
 /// `sameElementType` when lhs and rhs must agree (all but pow).
 llvm::LogicalResult inferBinaryOpType(mlir::MLIRContext *ctx, std::optional<mlir::Location> loc,

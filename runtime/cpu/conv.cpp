@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "cpu/conv_geometry.h"
 #include "cpu/cpu_common.h"
 #include "cpu/gemm.h"
 #include "cpu/register.h"
@@ -14,14 +15,7 @@
 namespace mpc::rt::cpu {
 namespace {
 
-struct ConvParams {
-  int64_t n, c, h, w; // input
-  int64_t m, kh, kw;  // filters
-  int64_t oh, ow;     // output
-  int64_t group;
-  int64_t sh, sw, dh, dw;
-  int64_t padTop, padLeft, padBottom, padRight;
-};
+using ConvParams = ConvGeometry;
 
 Status getPair(const KernelCall &call, const char *name, int64_t *a, int64_t *b) {
   std::vector<int64_t> v;
@@ -89,24 +83,6 @@ template <typename A> struct Scratch {
 };
 
 
-// Builds col[(ci * kh + i) * kw + j][oy * ow + ox] for one image and group.
-template <typename A> void im2col(const ConvParams &p, ThreadPool *pool, const A *x, int64_t cg, A *col) {
-  const int64_t rows = cg * p.kh * p.kw, cols = p.oh * p.ow;
-  parallelFor(pool, rows, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t ci = r / (p.kh * p.kw), i = (r / p.kw) % p.kh, j = r % p.kw;
-      const A *plane = x + ci * p.h * p.w;
-      A *dst = col + r * cols;
-      for (int64_t oy = 0; oy < p.oh; ++oy) {
-        const int64_t iy = oy * p.sh - p.padTop + i * p.dh;
-        for (int64_t ox = 0; ox < p.ow; ++ox) {
-          const int64_t ix = ox * p.sw - p.padLeft + j * p.dw;
-          dst[oy * p.ow + ox] = (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) ? plane[iy * p.w + ix] : A(0);
-        }
-      }
-    }
-  });
-}
 
 // y = conv(x, w) + bias on compute-type buffers.
 template <typename A>

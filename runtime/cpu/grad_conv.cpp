@@ -8,24 +8,17 @@
 // The result type is the specification of the result's shape. f32 uses
 // sgemm, f64 dgemm; FP16/BF16 widen the operands to FP32 exactly, run the FP32
 // path (accumulating in FP32) and round the result once.
-#include <cblas.h>
-
 #include <algorithm>
 #include <vector>
 
+#include "cpu/conv_geometry.h"
+#include "cpu/gemm.h"
 #include "cpu/training.h"
 
 namespace mpc::rt::cpu {
 namespace {
 
-struct ConvGeom {
-  int64_t n, c, h, w;  // x / dx
-  int64_t m, kh, kw;   // w / dw: [m, c / group, kh, kw]
-  int64_t oh, ow;      // dy
-  int64_t group;
-  int64_t sh = 1, sw = 1, dh = 1, dw = 1;
-  int64_t padTop = 0, padLeft = 0, padBottom = 0, padRight = 0;
-};
+using ConvGeom = ConvGeometry;
 
 Status getPair(const KernelCall &call, const char *name, int64_t *a, int64_t *b) {
   std::vector<int64_t> v;
@@ -99,35 +92,6 @@ template <typename A> A *scratch(int slot, size_t n) {
   return buffers[slot].data();
 }
 
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
-          float beta, float *c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b,
-              ldb, beta, c, ldc);
-}
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double *a, int64_t lda, const double *b,
-          int64_t ldb, double beta, double *c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b,
-              ldb, beta, c, ldc);
-}
-
-// col[(ci * kh + i) * kw + j][oy * ow + ox] = x[ci][iy][ix] (0 in the padding).
-template <typename A> void im2col(const ConvGeom &p, ThreadPool *pool, const A *x, int64_t cg, A *col) {
-  const int64_t rows = cg * p.kh * p.kw, cols = p.oh * p.ow;
-  parallelFor(pool, rows, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t ci = r / (p.kh * p.kw), i = (r / p.kw) % p.kh, j = r % p.kw;
-      const A *plane = x + ci * p.h * p.w;
-      A *dst = col + r * cols;
-      for (int64_t oy = 0; oy < p.oh; ++oy) {
-        const int64_t iy = oy * p.sh - p.padTop + i * p.dh;
-        for (int64_t ox = 0; ox < p.ow; ++ox) {
-          const int64_t ix = ox * p.sw - p.padLeft + j * p.dw;
-          dst[oy * p.ow + ox] = (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) ? plane[iy * p.w + ix] : A(0);
-        }
-      }
-    }
-  });
-}
 
 // The adjoint of im2col: dx[ci][iy][ix] += col[...]. One thread per input
 // channel (each writes only its own plane, in a fixed order).
@@ -163,7 +127,7 @@ template <typename A> void gradInputCompute(const ConvGeom &p, ThreadPool *pool,
       const A *dyg = dy + (n * p.m + g * mg) * cols;
       const A *wg = w + g * mg * kdim;  // [mg, kdim]
       if (mg == 0) std::fill(col, col + kdim * cols, A(0));
-      else gemm(true, false, kdim, cols, mg, wg, kdim, dyg, cols, A(0), col, cols);
+      else gemmRowMajor(true, false, kdim, cols, mg, A(1), wg, kdim, dyg, cols, A(0), col, cols);
       col2im(p, pool, col, cg, dx + (n * p.c + g * cg) * p.h * p.w);
     }
 }
@@ -178,7 +142,7 @@ template <typename A> void gradWeightCompute(const ConvGeom &p, ThreadPool *pool
     for (int64_t g = 0; g < p.group; ++g) {
       im2col(p, pool, x + (n * p.c + g * cg) * p.h * p.w, cg, col);
       const A *dyg = dy + (n * p.m + g * mg) * cols;
-      gemm(false, true, mg, kdim, cols, dyg, cols, col, cols, A(1), dw + g * mg * kdim, kdim);
+      gemmRowMajor(false, true, mg, kdim, cols, A(1), dyg, cols, col, cols, A(1), dw + g * mg * kdim, kdim);
     }
 }
 
