@@ -309,7 +309,7 @@ FailureOr<Value> Importer::reshape(Node &n, Value x, ArrayRef<int64_t> shape) {
 }
 
 FailureOr<Value> Importer::constant(Node &n, ElementsAttr value) {
-  return b.create<ConstantOp>(n.loc, value.getType(), value).getResult();
+  return ConstantOp::create(b, n.loc, value.getType(), value).getResult();
 }
 
 //===----------------------------------------------------------------------===//
@@ -477,7 +477,7 @@ FailureOr<Value> Importer::lookup(StringRef name) {
     return failure();
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(func);
-  auto global = b.create<ml_program::GlobalOp>(
+  auto global = ml_program::GlobalOp::create(b,
       NameLoc::get(b.getStringAttr(name)), name, attr->getType(),
       /*is_mutable=*/false, *attr, b.getStringAttr("private"));
   symbols->insert(global);
@@ -489,7 +489,7 @@ FailureOr<Value> Importer::lookup(StringRef name) {
       entry.setInsertionPointAfter(lastGlobalLoad);
     else
       entry.setInsertionPointToStart(&func.getBody().front());
-    auto load = entry.create<ml_program::GlobalLoadConstOp>(
+    auto load = ml_program::GlobalLoadConstOp::create(entry,
         NameLoc::get(b.getStringAttr(name)), attr->getType(),
         FlatSymbolRefAttr::get(global.getSymNameAttr()));
     lastGlobalLoad = load;
@@ -671,7 +671,7 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph) {
     }
 
   b.setInsertionPointToEnd(module.getBody());
-  func = b.create<func::FuncOp>(NameLoc::get(b.getStringAttr(graph.name())), "main",
+  func = func::FuncOp::create(b, NameLoc::get(b.getStringAttr(graph.name())), "main",
                                 b.getFunctionType(argTypes, {}));
   symbols = std::make_unique<SymbolTable>(module);
   Block *entry = func.addEntryBlock();
@@ -730,7 +730,7 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph) {
     results.push_back(*v);
     resultTypes.push_back(actual);
   }
-  b.create<func::ReturnOp>(func.getLoc(), results);
+  func::ReturnOp::create(b, func.getLoc(), results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
   for (auto [i, out] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "mpc.name", b.getStringAttr(out.name()));
@@ -809,7 +809,7 @@ LogicalResult Importer::importPow(Node &n, SmallVectorImpl<Value> &out) {
   if (!isa<FloatType>(typeOf(exponent).getElementType())) {
     // ONNX allows integer exponents; compute them in the base's type.
     auto t = RankedTensorType::get(typeOf(exponent).getShape(), typeOf(base).getElementType());
-    exponent = b.create<CastOp>(n.loc, t, exponent);
+    exponent = CastOp::create(b, n.loc, t, exponent);
   }
   auto v = build1<PowOp>(n, {base, exponent});
   if (failed(v))
@@ -1392,7 +1392,7 @@ LogicalResult Importer::importExpand(Node &n, SmallVectorImpl<Value> &out) {
     out.push_back(n.input(0));
     return success();
   }
-  out.push_back(b.create<ExpandOp>(n.loc, type, n.input(0)));
+  out.push_back(ExpandOp::create(b, n.loc, type, n.input(0)));
   return success();
 }
 
@@ -1487,7 +1487,7 @@ LogicalResult Importer::importCast(Node &n, SmallVectorImpl<Value> &out) {
     out.push_back(n.input(0));
     return success();
   }
-  auto cast = b.create<CastOp>(n.loc, type, n.input(0));
+  auto cast = CastOp::create(b, n.loc, type, n.input(0));
   cast.setSaturate(n.getInt("saturate", 1) != 0);
   cast.setUser(true);
   out.push_back(cast);
