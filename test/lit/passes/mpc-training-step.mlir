@@ -137,3 +137,11 @@ module {
     return %l : tensor<f32>
   }
 }
+
+// Single-element initializers are constants unless `trainable` names them.
+// RUN: mpc-opt %S/Inputs/training-step-scalar.mlir -mpc-training-step="optimizer=sgd" | FileCheck %s --check-prefix=SCALAR
+// SCALAR-DAG: ml_program.global private mutable @w(
+// SCALAR-DAG: ml_program.global private @scale(
+// SCALAR-NOT: mpc.sgd_update %scale
+// RUN: mpc-opt %S/Inputs/training-step-scalar.mlir -mpc-training-step="optimizer=sgd trainable=w|scale" | FileCheck %s --check-prefix=NAMED
+// NAMED: ml_program.global private mutable @scale(

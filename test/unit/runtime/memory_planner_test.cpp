@@ -36,6 +36,27 @@ TEST(MemoryPlanner, InPlaceTable) {
   EXPECT_FALSE(isInPlaceCapable("matmul"));
   EXPECT_FALSE(isInPlaceCapable("transpose"));
   EXPECT_FALSE(isInPlaceCapable("softmax"));
+  EXPECT_TRUE(isInPlaceCapable("reshape"));
+}
+
+TEST(MemoryPlanner, ReshapeSharesItsInputsBuffer) {
+  // softmax -> reshape -> softmax: the reshape's input dies there, so the
+  // reshape writes (and its kernel copies) nothing.
+  PlanWriter w;
+  int32_t x = w.addTensor("x", DType::kF32, {4, 6}, Storage::kInput);
+  int32_t a = w.addTensor("a", DType::kF32, {4, 6}, Storage::kActivation);
+  int32_t r = w.addTensor("r", DType::kF32, {24}, Storage::kActivation);
+  int32_t y = w.addTensor("y", DType::kF32, {24}, Storage::kActivation);
+  w.addKernel("softmax", {x}, {a}, {{"axis", int64_t(1)}}, "s1");
+  w.addKernel("reshape", {a}, {r}, {}, "flat");
+  w.addKernel("softmax", {r}, {y}, {{"axis", int64_t(0)}}, "s2");
+  w.bindInput("x", x);
+  w.bindOutput("y", y);
+  std::vector<uint8_t> bytes;
+  ASSERT_TRUE(w.writeToBuffer(&bytes).isOk());
+  EXPECT_EQ(w.memoryPlan().aliasOf[r], a);
+  EXPECT_EQ(w.tensors()[r].arenaOffset, w.tensors()[a].arenaOffset);
+  expectNoLiveOverlap(w);
 }
 
 TEST(MemoryPlanner, ChainReusesBuffersAndArenaIsSmallerThanSum) {

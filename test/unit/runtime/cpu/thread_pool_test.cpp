@@ -42,6 +42,16 @@ void expectThreadIndependent(const std::string &op, std::vector<Tensor *> ins, s
 }
 
 TEST(ThreadPool, KernelResultsDoNotDependOnThreadCount) {
+  // GEMMs are split over the pool by rows, columns or batches (cpu/gemm.h).
+  Tensor ma = randomTensor(DType::kF32, {300, 160}, 11), mb = randomTensor(DType::kF32, {160, 200}, 12);
+  expectThreadIndependent("matmul", {&ma, &mb}, {Tensor(DType::kF32, {300, 200})}, {});
+  Tensor wide = randomTensor(DType::kF32, {8, 512}, 13), wb = randomTensor(DType::kF32, {512, 1024}, 14);
+  expectThreadIndependent("matmul", {&wide, &wb}, {Tensor(DType::kF32, {8, 1024})}, {});
+  Tensor ba = randomTensor(DType::kF32, {6, 64, 48}, 15), bb = randomTensor(DType::kF32, {6, 48, 64}, 16);
+  expectThreadIndependent("matmul", {&ba, &bb}, {Tensor(DType::kF32, {6, 64, 64})}, {});
+  Tensor gb = randomTensor(DType::kF32, {200, 160}, 17), gc = randomTensor(DType::kF32, {200}, 18);
+  expectThreadIndependent("gemm", {&ma, &gb, &gc}, {Tensor(DType::kF32, {300, 200})},
+                          {attr("trans_b", int64_t(1))});
   Tensor x = randomTensor(DType::kF32, {64, 3000}, 1);
   expectThreadIndependent("softmax", {&x}, {Tensor(DType::kF32, {64, 3000})}, {attr("axis", int64_t(1))});
   expectThreadIndependent("reduce_sum", {&x}, {Tensor(DType::kF32, {3000})},
