@@ -52,9 +52,22 @@ template <typename TA, typename TB, typename TO, typename F> void binaryLoop(con
   TO *out = call.outputs[0].as<TO>();
   const TensorView &o = call.outputs[0];
   const bool flat = sameShape(call.inputs[0], o) && sameShape(call.inputs[1], o);
+  // One operand a single element (a scalar constant): plain loops that vectorise.
+  const bool aFlat = sameShape(call.inputs[0], o), bFlat = sameShape(call.inputs[1], o);
+  const bool bScalar = aFlat && call.inputs[1].numel() == 1, aScalar = bFlat && call.inputs[0].numel() == 1;
   parallelFor(call.pool, o.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
     if (flat) {
       for (int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i]);
+      return;
+    }
+    if (bScalar) {
+      const TB b0 = b[0]; // read before out (which may alias a) is written
+      for (int64_t i = begin; i < end; ++i) out[i] = f(a[i], b0);
+      return;
+    }
+    if (aScalar) {
+      const TA a0 = a[0];
+      for (int64_t i = begin; i < end; ++i) out[i] = f(a0, b[i]);
       return;
     }
     forEachBroadcast<2>(o, strides, begin, end,

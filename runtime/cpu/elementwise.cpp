@@ -10,7 +10,33 @@
 #include "cpu/elementwise_math.h"
 #include "cpu/register.h"
 
+// On x86-64 the FP32 exp/erf array loops are also compiled for AVX2 and
+// AVX-512 and the version is picked at load time (GNU ifunc); the baseline
+// build stays valid on any x86-64. The code is the same: no FMA contraction
+// (-ffp-contract=off), so every version gives the bits of the scalar
+// functions. This file builds with -fno-trapping-math (runtime/cpu/
+// CMakeLists.txt): the selects of expF32/erfF32 only become vector blends when
+// GCC may evaluate both sides; no kernel reads the FP exception flags.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define MPC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MPC_VECTOR_CLONES
+#endif
+
 namespace mpc::rt::cpu {
+
+namespace math {
+MPC_VECTOR_CLONES void expArray(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = expF32(x[i]);
+}
+MPC_VECTOR_CLONES void erfArray(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = erfF32(x[i]);
+}
+MPC_VECTOR_CLONES void geluErfArray(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = geluErf(x[i]);
+}
+} // namespace math
+
 namespace {
 
 Status checkUnary(const KernelCall &call) {
@@ -48,8 +74,21 @@ Status neg(const KernelCall &c) {
 Status abs(const KernelCall &c) {
   return runNumeric(c, [](auto v) { return math::abs(v); });
 }
+// FP32 exp, erf and gelu (erf form) run the array forms (vectorised); the
+// other dtypes the scalar function, which gives the same FP32 values.
+template <typename F> Status runF32Array(const KernelCall &c, void (*array)(const float *, float *, int64_t), F f) {
+  MPC_RETURN_IF_ERROR(checkUnary(c));
+  if (c.inputs[0].dtype != DType::kF32)
+    return runFloat(c, f);
+  const float *x = c.inputs[0].as<const float>();
+  float *y = c.outputs[0].as<float>();
+  parallelFor(c.pool, c.inputs[0].numel(), kElementwiseGrain,
+              [&](int64_t begin, int64_t end) { array(x + begin, y + begin, end - begin); });
+  return Status::ok();
+}
+
 Status exp(const KernelCall &c) {
-  return runFloat(c, [](auto v) { return math::exp(v); });
+  return runF32Array(c, math::expArray, [](auto v) { return math::exp(v); });
 }
 Status log(const KernelCall &c) {
   return runFloat(c, [](auto v) { return math::log(v); });
@@ -64,7 +103,7 @@ Status tanh(const KernelCall &c) {
   return runFloat(c, [](auto v) { return math::tanh(v); });
 }
 Status erf(const KernelCall &c) {
-  return runFloat(c, [](auto v) { return math::erf(v); });
+  return runF32Array(c, math::erfArray, [](auto v) { return math::erf(v); });
 }
 Status relu(const KernelCall &c) {
   return runFloat(c, [](auto v) { return math::relu(v); });
@@ -93,7 +132,7 @@ Status gelu(const KernelCall &c) {
   std::string approx;
   MPC_RETURN_IF_ERROR(getString(c, "approximate", "none", &approx));
   if (approx == "tanh") return runFloat(c, [](auto v) { return math::geluTanh(v); });
-  return runFloat(c, [](auto v) { return math::geluErf(v); });
+  return runF32Array(c, math::geluErfArray, [](auto v) { return math::geluErf(v); });
 }
 
 Status logicalNot(const KernelCall &c) {

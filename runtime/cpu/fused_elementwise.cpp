@@ -258,7 +258,10 @@ void runInstr(const Instr &ins, const std::vector<DType> &slotTypes, RegisterFil
     unaryOp(x, y, n, [](A v) { return math::abs(v); });
     break;
   case Opcode::kExp:
-    unaryOp(x, y, n, [](A v) { return math::exp(v); });
+    if constexpr (std::is_same_v<A, float>)
+      math::expArray(x, y, n); // vectorised, the bits of math::exp
+    else
+      unaryOp(x, y, n, [](A v) { return math::exp(v); });
     break;
   case Opcode::kLog:
     unaryOp(x, y, n, [](A v) { return math::log(v); });
@@ -279,7 +282,10 @@ void runInstr(const Instr &ins, const std::vector<DType> &slotTypes, RegisterFil
     unaryOp(x, y, n, [](A v) { return math::relu(v); });
     break;
   case Opcode::kErf:
-    unaryOp(x, y, n, [](A v) { return math::erf(v); });
+    if constexpr (std::is_same_v<A, float>)
+      math::erfArray(x, y, n); // vectorised, the bits of math::erf
+    else
+      unaryOp(x, y, n, [](A v) { return math::erf(v); });
     break;
   case Opcode::kLeakyRelu: {
     const double alpha = ins.alpha;
@@ -289,6 +295,8 @@ void runInstr(const Instr &ins, const std::vector<DType> &slotTypes, RegisterFil
   case Opcode::kGelu:
     if (ins.alpha != 0)
       unaryOp(x, y, n, [](A v) { return math::geluTanh(v); });
+    else if constexpr (std::is_same_v<A, float>)
+      math::geluErfArray(x, y, n); // vectorised, the bits of math::geluErf
     else
       unaryOp(x, y, n, [](A v) { return math::geluErf(v); });
     break;
@@ -397,10 +405,16 @@ void runRange(const Job &job, int64_t begin, int64_t end) {
   // Per-thread registers (plus one scratch register), grown once.
   thread_local RegisterFile rf;
   rf.reserve(numSlots + 1);
+  // Instructions never write input slots: a single-element input fills its
+  // register once for the whole range.
+  for (int i = 0; i < numInputs; ++i)
+    if ((*job.plans)[i].kind == InputPlan::kScalar)
+      loadInput(call.inputs[i], (*job.plans)[i], out, begin, std::min(kBlock, end - begin), rf, i);
   for (int64_t b = begin; b < end; b += kBlock) {
     const int64_t n = std::min(kBlock, end - b);
     for (int i = 0; i < numInputs; ++i)
-      loadInput(call.inputs[i], (*job.plans)[i], out, b, n, rf, i);
+      if ((*job.plans)[i].kind != InputPlan::kScalar)
+        loadInput(call.inputs[i], (*job.plans)[i], out, b, n, rf, i);
     for (size_t k = 0; k < prog.size(); ++k) {
       const int dst = numInputs + static_cast<int>(k);
       if (prog[k].dtype == DType::kF64)

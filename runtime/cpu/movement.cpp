@@ -41,17 +41,57 @@ Status reshape(const KernelCall &call) {
 
 // ---- strided copy shared by transpose, slice, expand ----
 
+// Copies rows of the innermost output dimension: row r of `out` (n elements)
+// starts at input element rowOff and steps by `step` elements.
+template <typename E> void copyRow(E *o, const E *in, int64_t rowOff, int64_t step, int64_t n) {
+  if (step == 1) {
+    std::memcpy(o, in + rowOff, n * sizeof(E));
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) o[j] = in[rowOff + j * step];
+}
+
 // out[i] = in[start + sum_d idx_d * inStrides[d]] for each output index, in bytes.
+// Walks the output row by row (its innermost dimension): a row whose input
+// elements are adjacent is one memcpy, others copy element by element with
+// the element's own width.
 void stridedCopy(ThreadPool *pool, const TensorView &out, const char *in, int64_t startElem, const int64_t *inStrides,
                  size_t elemSize) {
-  char *o = out.as<char>();
+  if (out.numel() == 0) return;
+  if (out.rank == 0) {
+    std::memcpy(out.data, in + startElem * elemSize, elemSize);
+    return;
+  }
+  const int64_t rowLen = out.dims[out.rank - 1], step = inStrides[out.rank - 1];
+  // The outer dimensions as a tensor of rows.
+  TensorView rows = out;
+  rows.rank = out.rank - 1;
   int64_t strides[1][kMaxRank];
-  for (int d = 0; d < out.rank; ++d) strides[0][d] = inStrides[d];
-  parallelFor(pool, out.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
-    forEachBroadcast<1>(out, strides, b, e, [&](int64_t i, int64_t off, int64_t, int64_t) {
-      std::memcpy(o + i * elemSize, in + (startElem + off) * elemSize, elemSize);
+  for (int d = 0; d < rows.rank; ++d) strides[0][d] = inStrides[d];
+  char *o = out.as<char>();
+  auto run = [&](auto tag) {
+    using E = decltype(tag);
+    const E *src = reinterpret_cast<const E *>(in) + startElem;
+    E *dst = reinterpret_cast<E *>(o);
+    parallelFor(pool, rows.numel(), std::max<int64_t>(1, kElementwiseGrain / rowLen), [&](int64_t b, int64_t e) {
+      forEachBroadcast<1>(rows, strides, b, e,
+                          [&](int64_t r, int64_t off, int64_t, int64_t) { copyRow(dst + r * rowLen, src, off, step, rowLen); });
     });
-  });
+  };
+  switch (elemSize) {
+  case 1: run(uint8_t()); break;
+  case 2: run(uint16_t()); break;
+  case 4: run(uint32_t()); break;
+  case 8: run(uint64_t()); break;
+  default:
+    parallelFor(pool, out.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
+      int64_t all[1][kMaxRank];
+      for (int d = 0; d < out.rank; ++d) all[0][d] = inStrides[d];
+      forEachBroadcast<1>(out, all, b, e, [&](int64_t i, int64_t off, int64_t, int64_t) {
+        std::memcpy(o + i * elemSize, in + (startElem + off) * elemSize, elemSize);
+      });
+    });
+  }
 }
 
 void denseStrides(const TensorView &t, int64_t *strides) {

@@ -5,6 +5,7 @@
 // the thread count. Per-channel parameters may be f32 while x is FP16/BF16
 // (autocast keeps normalisation statistics in FP32).
 #include <cmath>
+#include <type_traits>
 
 #include "cpu/cpu_common.h"
 #include "cpu/register.h"
@@ -143,6 +144,29 @@ Status batchNormTrain(const KernelCall &call) {
 
 // ---- layer_norm ----
 
+// Sum of a FP32 row in kLanes interleaved partial sums (lane j takes the
+// elements i with i % kLanes == j, in order; the lanes are then added in
+// order), so the loop vectorises and the result does not depend on the
+// vector width. With `center`, sums (x - center)^2 instead.
+constexpr int kLanes = 8;
+
+template <bool kSquares> float laneSum(const float *x, int64_t n, float center) {
+  float lane[kLanes] = {};
+  const int64_t full = n - n % kLanes;
+  for (int64_t i = 0; i < full; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) {
+      const float v = kSquares ? x[i + j] - center : x[i + j];
+      lane[j] += kSquares ? v * v : v;
+    }
+  for (int64_t i = full; i < n; ++i) {
+    const float v = kSquares ? x[i] - center : x[i];
+    lane[i - full] += kSquares ? v * v : v;
+  }
+  float sum = lane[0];
+  for (int j = 1; j < kLanes; ++j) sum += lane[j];
+  return sum;
+}
+
 Status checkLayerNorm(const KernelCall &call) {
   MPC_RETURN_IF_ERROR(checkArity(call, 2, 3, 3));
   const TensorView &x = call.inputs[0];
@@ -194,19 +218,29 @@ Status layerNorm(const KernelCall &call) {
                 [&](int64_t b, int64_t e) {
                   for (int64_t r = b; r < e; ++r) {
                     const T *row = xp + r * inner;
-                    A sum = 0;
-                    for (int64_t i = 0; i < inner; ++i) sum += Elem<T>::load(row[i]);
-                    const A mean = sum / static_cast<A>(inner);
-                    A sq = 0;
-                    for (int64_t i = 0; i < inner; ++i) {
-                      const A d = Elem<T>::load(row[i]) - mean;
-                      sq += d * d;
+                    A mean, sq = 0;
+                    if constexpr (std::is_same_v<T, float>) {
+                      // Vectorised: interleaved partial sums.
+                      mean = laneSum<false>(row, inner, 0) / static_cast<A>(inner);
+                      sq = laneSum<true>(row, inner, mean);
+                    } else {
+                      A sum = 0;
+                      for (int64_t i = 0; i < inner; ++i) sum += Elem<T>::load(row[i]);
+                      mean = sum / static_cast<A>(inner);
+                      for (int64_t i = 0; i < inner; ++i) {
+                        const A d = Elem<T>::load(row[i]) - mean;
+                        sq += d * d;
+                      }
                     }
                     const A invStd = A(1) / std::sqrt(sq / static_cast<A>(inner) + static_cast<A>(eps));
-                    for (int64_t i = 0; i < inner; ++i) {
-                      A v = (Elem<T>::load(row[i]) - mean) * invStd * Elem<T>::load(scale[i]);
-                      if (bias) v += Elem<T>::load(bias[i]);
-                      yp[r * inner + i] = Elem<T>::store(v);
+                    T *out = yp + r * inner;
+                    if (bias) {
+                      for (int64_t i = 0; i < inner; ++i)
+                        out[i] = Elem<T>::store((Elem<T>::load(row[i]) - mean) * invStd * Elem<T>::load(scale[i]) +
+                                                Elem<T>::load(bias[i]));
+                    } else {
+                      for (int64_t i = 0; i < inner; ++i)
+                        out[i] = Elem<T>::store((Elem<T>::load(row[i]) - mean) * invStd * Elem<T>::load(scale[i]));
                     }
                     meanOut[r] = static_cast<float>(mean);
                     invOut[r] = static_cast<float>(invStd);

@@ -10,10 +10,16 @@ Each is compiled with `mpc-opt --emit=plan` and timed with `mpc-run --repeat N`
 (median); onnxruntime runs the same model on the same inputs with the same
 intra-op thread count (median of N). The outputs are compared too.
 
+The two are measured in R alternating rounds (`--rounds`, default 5: mpc N
+runs, then onnxruntime N runs, R times), so that load from other processes
+on a shared machine hits both alike. Reported: the median over the rounds of
+each round's median, the ratio of those, and the spread of the per-round
+ratios (min..max), which shows how noisy the machine was.
+
 `--no-fusion` compiles without elementwise fusion (mpc-opt --no-fusion), to
 measure what fusion saves.
 
-usage: inference_bench.py MPC_OPT MPC_RUN [--threads 2] [--repeat 30] [--no-fusion]
+usage: inference_bench.py MPC_OPT MPC_RUN [--threads 2] [--repeat 30] [--rounds 5] [--no-fusion]
 """
 import argparse
 import os
@@ -64,10 +70,12 @@ def main():
     ap.add_argument("mpc_run")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternating mpc / onnxruntime rounds of --repeat runs each")
     ap.add_argument("--no-fusion", action="store_true",
                     help="compile with mpc-opt --no-fusion (one kernel per elementwise op)")
     a = ap.parse_args()
-    print(f"{'model':12s} {'mpc ms':>8s} {'ort ms':>8s} {'mpc/ort':>8s} {'max rel err':>12s}")
+    print(f"{'model':12s} {'mpc ms':>8s} {'ort ms':>8s} {'mpc/ort':>8s} {'round ratios':>13s} {'max rel err':>12s}")
     with tempfile.TemporaryDirectory() as d:
         for name, (model, shape) in (("mlp4", mlp4()), ("transformer", block())):
             path = os.path.join(d, name + ".onnx")
@@ -78,24 +86,31 @@ def main():
             x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
             np.save(os.path.join(d, "x.npy"), x)
             out = os.path.join(d, "out")
-            r = subprocess.run([a.mpc_run, plan, "--input", f"x={d}/x.npy", "--output-dir", out,
-                                "--threads", str(a.threads), "--repeat", str(a.repeat)],
-                               check=True, capture_output=True, text=True)
-            mpc_ms = float(re.search(r"median ([\d.]+) ms", r.stdout + r.stderr).group(1))
             so = ort.SessionOptions()
             so.intra_op_num_threads = a.threads
             so.inter_op_num_threads = 1
             sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
             ref = sess.run(None, {"x": x})[0]
-            times = []
-            for _ in range(a.repeat):
-                t = time.perf_counter()
-                sess.run(None, {"x": x})
-                times.append((time.perf_counter() - t) * 1e3)
-            ort_ms = statistics.median(times)
+            mpc_rounds, ort_rounds = [], []
+            for _ in range(a.rounds):
+                r = subprocess.run([a.mpc_run, plan, "--input", f"x={d}/x.npy", "--output-dir", out,
+                                    "--threads", str(a.threads), "--repeat", str(a.repeat)],
+                                   check=True, capture_output=True, text=True)
+                mpc_rounds.append(float(re.search(r"median ([\d.]+) ms", r.stdout + r.stderr).group(1)))
+                times = []
+                for _ in range(a.repeat):
+                    t = time.perf_counter()
+                    sess.run(None, {"x": x})
+                    times.append((time.perf_counter() - t) * 1e3)
+                ort_rounds.append(statistics.median(times))
+            mpc_ms = statistics.median(mpc_rounds)
+            ort_ms = statistics.median(ort_rounds)
+            ratios = [m / o for m, o in zip(mpc_rounds, ort_rounds)]
             got = np.load(os.path.join(out, "y.npy"))
             err = np.abs(got - ref).max() / np.abs(ref).max()
-            print(f"{name:12s} {mpc_ms:8.2f} {ort_ms:8.2f} {mpc_ms / ort_ms:8.2f} {err:12.2e}")
+            spread = f"{min(ratios):.2f}..{max(ratios):.2f}"
+            print(f"{name:12s} {mpc_ms:8.2f} {ort_ms:8.2f} {mpc_ms / ort_ms:8.2f} {spread:>13s} {err:12.2e}",
+                  flush=True)
 
 
 if __name__ == "__main__":
