@@ -768,11 +768,25 @@ LogicalResult exportOnnx(ModuleOp module, StringRef path, std::string &error) {
   std::string bytes;
   if (!model.SerializeToString(&bytes))
     return error = "cannot serialise the ONNX model", failure();
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
+  // Write next to the target and rename: a failure never leaves half a model.
+  std::string tmp = (path + ".tmp").str();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return error = "cannot write '" + path.str() + "': " + ec.message(), failure();
+    os << bytes;
+    os.close();
+    if (os.has_error()) {
+      os.clear_error();
+      llvm::sys::fs::remove(tmp);
+      return error = "cannot write '" + path.str() + "'", failure();
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+    llvm::sys::fs::remove(tmp);
     return error = "cannot write '" + path.str() + "': " + ec.message(), failure();
-  os << bytes;
+  }
   return success();
 }
 

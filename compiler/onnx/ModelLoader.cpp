@@ -103,6 +103,11 @@ bool resolveExternalPath(llvm::StringRef modelDir, llvm::StringRef location,
             "' does not exist";
     return false;
   }
+  if (!llvm::sys::fs::is_regular_file(realFile)) {
+    error = "tensor '" + tensorName + "': external data file '" + full.str().str() +
+            "' is not a regular file";
+    return false;
+  }
   llvm::StringRef fileRef = realFile.str(), dirRef = realDir.str();
   if (!fileRef.starts_with(dirRef) || fileRef.size() <= dirRef.size() ||
       fileRef[dirRef.size()] != '/') {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <unordered_set>
 
 #include "core/plan.h"
 #include "core/session.h"
@@ -124,13 +125,14 @@ private:
       ++p_;
       return true;
     }
+    // A set, not a scan of the members: a header may hold millions of keys.
+    std::unordered_set<std::string> seen;
     while (true) {
       skipSpace();
       if (p_ >= end_ || *p_ != '"') return fail("expected a string key");
       std::string key;
       if (!string(&key)) return false;
-      for (const auto &m : out->members)
-        if (m.first == key) return fail("duplicate key \"" + key + "\"");
+      if (!seen.insert(key).second) return fail("duplicate key \"" + key + "\"");
       skipSpace();
       if (p_ >= end_ || *p_ != ':') return fail("expected ':'");
       ++p_;

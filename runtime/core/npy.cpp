@@ -1,6 +1,7 @@
 #include "core/npy.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -243,10 +244,22 @@ Status writeNpy(const std::string &path, DType dtype, const std::vector<int64_t>
                 size_t nbytes) {
   std::vector<uint8_t> bytes;
   MPC_RETURN_IF_ERROR(encodeNpy(dtype, shape, data, nbytes, &bytes));
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Status(StatusCode::kIOError, "cannot create .npy file '" + path + "'");
-  f.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!f) return Status(StatusCode::kIOError, "cannot write .npy file '" + path + "'");
+  // Write next to the target and rename: a failure never leaves half a file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return Status(StatusCode::kIOError, "cannot create .npy file '" + path + "'");
+    f.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.close();
+    if (!f) {
+      std::remove(tmp.c_str());
+      return Status(StatusCode::kIOError, "cannot write .npy file '" + path + "'");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status(StatusCode::kIOError, "cannot write .npy file '" + path + "'");
+  }
   return Status::ok();
 }
 

@@ -166,6 +166,12 @@ Status PlanWriter::build(std::vector<uint8_t> *metadata) {
       dataBytes += alignUp(t.nbytes, kDataAlignment);
     }
   }
+  uint64_t arenas = 0;
+  if (memoryLimit_ && (addOverflows(memoryPlan_.arenaBytes, stateBytes, &arenas) || arenas > memoryLimit_))
+    return Status(StatusCode::kOutOfMemory,
+                  "the plan needs " + std::to_string(memoryPlan_.arenaBytes) + " bytes of activation arena and " +
+                      std::to_string(stateBytes) + " bytes of state, more than the limit of " +
+                      std::to_string(memoryLimit_) + " bytes");
 
   StringTable st;
   ByteWriter tensorsSec, kernelsSec, bindingsSec, stringsSec;

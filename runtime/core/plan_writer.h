@@ -42,6 +42,10 @@ public:
   void bindInput(std::string name, int32_t tensor);
   void bindOutput(std::string name, int32_t tensor);
 
+  // Refuses (in write/writeToBuffer) a plan whose activation arena plus state
+  // arena exceed `bytes` (0: no limit), before anything is written.
+  void setMemoryLimit(uint64_t bytes) { memoryLimit_ = bytes; }
+
   // Validates, plans memory and writes the plan atomically.
   Status write(const std::string &path);
   // The same, into memory (what write() puts in the file).
@@ -67,6 +71,7 @@ private:
   std::vector<PlanBinding> inputs_, outputs_;
   Status firstError_;
   MemoryPlan memoryPlan_;
+  uint64_t memoryLimit_ = 0;
 };
 
 }  // namespace mpc::rt
