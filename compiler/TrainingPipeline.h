@@ -1,14 +1,17 @@
 //===- TrainingPipeline.h - --train flags -> training passes ----*- C++ -*-===//
 //
 // `mpc-opt model.onnx --train [--loss=name] [--trainable=re] [--frozen=re]
-//  --optimizer=adamw,lr=1e-3,weight_decay=0.01` becomes mpc-training-step with
-// those options. Pipelines.cpp (autocast) runs first: autocast decides the
+//  --optimizer=adamw,lr=1e-3,weight_decay=0.01 [--loss-scale=..]
+//  [--master-weights] [--param-dtype=..] [--clip-grad-norm=..] [--accumulate=K]
+//  [--param-group=REGEX:key=value,...]` becomes mpc-training-step, then
+// mpc-loss-scaling and mpc-master-weights with those options. Pipelines.cpp (autocast) runs first: autocast decides the
 // forward precision, then the training step differentiates the cast graph.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "mlir/Pass/PassManager.h"
 
@@ -22,6 +25,20 @@ struct TrainingOptions {
   /// `name[,key=value...]`: sgd, momentum, adam or adamw with lr, beta1, beta2,
   /// eps, weight_decay, momentum, dampening, nesterov.
   std::string optimizer;
+  /// The autocast dtype ("" when none): picks the default loss scaling.
+  std::string autocast;
+  /// `dynamic[,init=..,growth=..,backoff=..,interval=..,min=..,max=..]`,
+  /// `static:<value>` or `none`; empty: dynamic for fp16, none otherwise.
+  std::string lossScale;
+  /// FP32 master weights for parameters stored in `paramDtype`.
+  bool masterWeights = false;
+  /// fp32, bf16 or fp16; empty: the autocast dtype with --master-weights,
+  /// fp32 otherwise.
+  std::string paramDtype;
+  double clipGradNorm = 0;
+  int64_t accumulate = 1;
+  /// `REGEX:key=value,...` each (--param-group).
+  std::vector<std::string> paramGroups;
 };
 
 /// Checks the options (the --optimizer list parses, the regexes compile) and

@@ -144,6 +144,70 @@ def TrainingStep : Pass<"mpc-training-step", "mlir::ModuleOp"> {
     Option<"momentum", "momentum", "double", /*default=*/"0.9", "Momentum factor (momentum)">,
     Option<"dampening", "dampening", "double", /*default=*/"0", "Dampening (momentum)">,
     Option<"nesterov", "nesterov", "bool", /*default=*/"false", "Nesterov momentum (momentum)">,
+    Option<"accumulate", "accumulate", "int64_t", /*default=*/"1",
+           "Micro-batches per optimizer step (gradient accumulation)">,
+    Option<"clipGradNorm", "clip-grad-norm", "double", /*default=*/"0",
+           "Clip gradients to this global L2 norm after unscaling (0: off)">,
+    Option<"paramGroups", "param-groups", "std::string", /*default=*/"\"\"",
+           "Parameter groups, ';'-separated: REGEX:key=value,... with keys lr_scale, "
+           "weight_decay, beta1, beta2, eps, momentum, dampening (first match wins)">,
+  ];
+}
+
+def LossScaling : Pass<"mpc-loss-scaling", "mlir::ModuleOp"> {
+  let summary = "Dynamic or static loss scaling of a training step (torch.amp.GradScaler)";
+  let description = [{
+    Runs after mpc-training-step. The backward seed (marked `mpc.grad_seed`)
+    is multiplied by the state `loss_scale.scale` (f32, initialised to
+    `init`); `mpc.unscale_and_check` divides every gradient by it and reports
+    `found_inf`; every optimizer op and the `optimizer.step` counter take
+    `found_inf` as their `skip` flag (combined with the accumulation hold),
+    so a step with an inf/NaN gradient changes no parameter, moment or
+    counter. `dynamic` then updates the scale with `mpc.loss_scale_update`
+    (GradScaler's rule, optional `min`/`max` clamp) and keeps the growth
+    tracker in `loss_scale.growth_tracker` (i64); `static` keeps the scale
+    constant but still skips non-finite steps; `none` changes nothing.
+
+    ```
+    mpc-opt step.mlir -mpc-loss-scaling="mode=dynamic init=65536 interval=2000"
+    ```
+  }];
+  let dependentDialects = ["::mpc::MpcDialect", "::mlir::ml_program::MLProgramDialect"];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"dynamic\"", "dynamic, static or none">,
+    Option<"init", "init", "double", /*default=*/"65536", "Initial (or static) scale">,
+    Option<"growth", "growth", "double", /*default=*/"2", "Growth factor">,
+    Option<"backoff", "backoff", "double", /*default=*/"0.5", "Backoff factor">,
+    Option<"interval", "interval", "int64_t", /*default=*/"2000",
+           "Successful steps before the scale grows">,
+    Option<"minScale", "min", "double", /*default=*/"0", "Floor of the scale (0: none)">,
+    Option<"maxScale", "max", "double", /*default=*/"0", "Ceiling of the scale (0: none)">,
+  ];
+}
+
+def MasterWeights : Pass<"mpc-master-weights", "mlir::ModuleOp"> {
+  let summary = "Store trainable parameters in low precision, optionally with FP32 masters";
+  let description = [{
+    Runs after mpc-training-step. A trainable FP32 parameter whose every
+    forward use is a cast to `param-dtype` (bf16 or fp16) is stored in that
+    dtype instead, so the forward reads it without a per-step cast. With
+    `master` the FP32 value moves to the state `<param>.master` and the
+    optimizer updates it in FP32 and writes the low-precision working copy
+    `<param>` in the same kernel (`working_type`); without it, the optimizer
+    updates the low-precision parameter directly (moments stay FP32).
+    Parameters also used in FP32 (e.g. by a normalisation) keep their FP32
+    storage. `param-dtype=fp32` changes nothing.
+
+    ```
+    mpc-opt step.mlir -mpc-master-weights="param-dtype=fp16 master=true"
+    ```
+  }];
+  let dependentDialects = ["::mpc::MpcDialect", "::mlir::ml_program::MLProgramDialect"];
+  let options = [
+    Option<"paramDtype", "param-dtype", "std::string", /*default=*/"\"fp32\"",
+           "fp32, bf16 or fp16: the stored dtype of trainable parameters">,
+    Option<"master", "master", "bool", /*default=*/"true",
+           "Keep FP32 master weights for low-precision parameters">,
   ];
 }
 
@@ -170,6 +234,80 @@ def FuseElementwise : Pass<"mpc-fuse-elementwise"> {
     ```
   }];
   let dependentDialects = ["::mpc::MpcDialect"];
+}
+
+def Fp8 : Pass<"mpc-fp8", "mlir::ModuleOp"> {
+  let summary = "Turn eligible low-precision GEMMs of the forward graph into FP8 GEMMs";
+  let description = [{
+    Runs on the forward graph after mpc-autocast and before mpc-training-step
+    (the backward follows the FP8 GEMMs through their gradient rule). Every
+    `mpc.matmul` (2-D weight, rank >= 2 input) and `mpc.gemm` whose operands
+    are bf16 or f16, whose M, N and K are multiples of 16 (32 for mxfp8) and
+    whose M*N*K is at least `min-gemm-size` becomes
+    `mpc.fp8_quantize` of each operand (E4M3), explicit `mpc.transpose`s of
+    FP8 values into the TN form, and one `mpc.fp8_gemm` with the original
+    output dtype. Every other GEMM stays and its `mpc.precision` attribute
+    gets an `fp8` entry with the reason; converted GEMMs get one describing
+    the FP8 GEMM, so `--precision-report` lists both.
+
+    Delayed scaling (`recipe=delayed`) keeps, per GEMM node `<n>` and operand
+    `<role>` in {input, weight, grad_output}, the mutable f32 globals
+    `<n>.fp8.<role>.scale` (init 1), `.scale_inv` (init 1) and
+    `.amax_history` (`amax-history` entries, init 0), loaded at the start of
+    @main; mpc-fp8-scale-update writes them at the end of the step.
+    `recipe=current` computes each scale from the tensor's own amax
+    (`mpc.amax` + `mpc.fp8_current_scale`) and keeps no state. `recipe=mxfp8`
+    (OCP MX block scaling: 32-element blocks along the reduction dim, E8M0
+    scales; M, N and K multiples of 32) makes one `mpc.mx_gemm` of the
+    high-precision operands, which quantizes them itself (emulated exactly
+    on the CPU; Hopper has no native MXFP8, so the CUDA backend would use the
+    per-tensor recipe).
+    `format=hybrid` makes gradients E5M2 in the backward (E4M3 forward);
+    `format=e4m3` uses E4M3 everywhere. The settings are recorded as the
+    module attribute `mpc.fp8`. Re-running the pass changes nothing.
+
+    ```
+    mpc-opt model.mlir -mpc-autocast="dtype=bf16" -mpc-fp8="format=hybrid min-gemm-size=0"
+    ```
+  }];
+  let dependentDialects = ["::mpc::MpcDialect", "::mlir::ml_program::MLProgramDialect"];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"hybrid\"",
+           "hybrid (E4M3 forward, E5M2 gradients) or e4m3">,
+    Option<"recipe", "recipe", "std::string", /*default=*/"\"delayed\"",
+           "delayed, current or mxfp8">,
+    Option<"amaxHistory", "amax-history", "int64_t", /*default=*/"1024",
+           "Length of the amax history (delayed scaling)">,
+    Option<"amaxAlgo", "amax-algo", "std::string", /*default=*/"\"max\"",
+           "max (over the history) or most_recent">,
+    Option<"margin", "margin", "int64_t", /*default=*/"0",
+           "scale = (fp8_max / amax) / 2^margin">,
+    Option<"minGemmSize", "min-gemm-size", "int64_t", /*default=*/"2147483648",
+           "Smallest M*N*K that goes FP8 (default 1024*2048*1024: smaller GEMMs are "
+           "faster in bf16 on Hopper)">,
+  ];
+}
+
+def Fp8ScaleUpdate : Pass<"mpc-fp8-scale-update", "mlir::ModuleOp"> {
+  let summary = "Append the end-of-step FP8 delayed-scaling update to @main";
+  let description = [{
+    Runs after mpc-training-step (so the backward's grad_output quantizes
+    exist). Collects every `mpc.fp8_quantize` marked
+    `mpc.fp8_operand = "<n>.fp8.<role>"` in @main and appends, before the
+    return, one `mpc.fp8_scale_update` over all of them (their amaxes, the
+    loaded histories, scales and scale_invs) and the `ml_program.global_store`s
+    of its results. `amax_algo` and `margin` come from the module's `mpc.fp8`
+    attribute. The f32 scalar result an op of @main marks with `mpc.skip_step`
+    (a unit attribute on a one-result op, or the result index as an integer:
+    the loss scaler's skip flag) becomes the update's `skip` operand. It then folds the exact cast round trips the FP8
+    backward leaves (mpc-cast-canonicalize). Without FP8 operands, or when
+    @main already has an update, nothing changes.
+
+    ```
+    mpc-opt step.mlir -mpc-fp8-scale-update
+    ```
+  }];
+  let dependentDialects = ["::mpc::MpcDialect", "::mlir::ml_program::MLProgramDialect"];
 }
 
 #endif // MPC_PASSES_TD

@@ -68,6 +68,7 @@ Type storedType(ml_program::GlobalLoadConstOp load) {
 
 struct NodeRow {
   std::string name, op, dtype, rule;
+  std::string fp8; // mpc-fp8's verdict on a GEMM: the FP8 GEMM, or "fallback: <reason>"
 };
 
 std::vector<NodeRow> collectRows(ModuleOp module) {
@@ -81,6 +82,8 @@ std::vector<NodeRow> collectRows(ModuleOp module) {
       row.dtype = dtypeName(dtype.getValue());
     if (auto rule = precision.getAs<StringAttr>("rule"))
       row.rule = rule.str();
+    if (auto fp8 = precision.getAs<StringAttr>("fp8"))
+      row.fp8 = fp8.str();
     rows.push_back(row);
   });
   return rows;
@@ -236,9 +239,12 @@ bool writePrecisionReport(ModuleOp module, const PrecisionSnapshot &before,
   }
   if (ext == ".json") {
     llvm::json::Array nodes;
-    for (const NodeRow &r : rows)
-      nodes.push_back(
-          llvm::json::Object{{"name", r.name}, {"op", r.op}, {"dtype", r.dtype}, {"rule", r.rule}});
+    for (const NodeRow &r : rows) {
+      llvm::json::Object node{{"name", r.name}, {"op", r.op}, {"dtype", r.dtype}, {"rule", r.rule}};
+      if (!r.fp8.empty())
+        node["fp8"] = r.fp8;
+      nodes.push_back(std::move(node));
+    }
     llvm::json::Object summary{
         {"casts_inserted", after.casts - before.casts},
         {"casts", after.casts},
@@ -267,7 +273,7 @@ bool writePrecisionReport(ModuleOp module, const PrecisionSnapshot &before,
   line("node", "op", "dtype", "rule");
   line(std::string(w0, '-'), std::string(w1, '-'), std::string(w2, '-'), "----");
   for (const NodeRow &r : rows)
-    line(r.name, r.op, r.dtype, r.rule);
+    line(r.name, r.op, r.dtype, r.fp8.empty() ? r.rule : r.rule + "  [fp8 " + r.fp8 + "]");
   os << "\ncasts: " << after.casts << " (" << (after.casts - before.casts)
      << " inserted), user casts " << after.userCasts << "\n";
   os << "parameter bytes:  before " << bytesText(before.parameterBytes) << "; after "

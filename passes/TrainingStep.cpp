@@ -4,7 +4,10 @@
 // parameters become mutable globals, their gradients come from the autodiff
 // machinery (passes/autodiff), one optimizer op per parameter computes the new
 // values and ml_program.global_store writes every new value back. The state is
-// named as the checkpoint keys will be (see Passes.td).
+// named as the checkpoint keys will be (see Passes.td). Between the backward
+// pass and the optimizer sit the gradient accumulation, the fused unscale +
+// non-finite check + global norm, and clipping; mpc-loss-scaling and
+// mpc-master-weights refine that structure afterwards.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +20,10 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Regex.h"
+
+#include <cmath>
 
 using namespace mlir;
 
@@ -45,6 +51,53 @@ ElementsAttr splatAttr(RankedTensorType type, double v) {
   }
   APInt i(type.getElementType().getIntOrFloatBitWidth(), static_cast<int64_t>(v), true);
   return cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef<APInt>(i)));
+}
+
+/// One `--param-group`: parameters whose names fully match `re` take these
+/// hyper-parameters instead of the pass-wide ones.
+struct ParamGroup {
+  std::string pattern;
+  llvm::Regex re;
+  llvm::StringMap<double> values;
+};
+
+/// Parses `REGEX:key=value,...;REGEX:...`. Returns an error message, empty on
+/// success.
+std::string parseParamGroups(StringRef text, StringRef optimizer,
+                             std::vector<ParamGroup> &groups) {
+  SmallVector<StringRef> specs;
+  text.split(specs, ';', -1, /*KeepEmpty=*/false);
+  for (StringRef spec : specs) {
+    auto [pattern, rest] = spec.rsplit(':');
+    if (!spec.contains(':') || pattern.empty())
+      return "param group '" + spec.str() + "' must be REGEX:key=value,...";
+    ParamGroup g{pattern.str(), llvm::Regex("^(" + pattern.str() + ")$"), {}};
+    std::string why;
+    if (!g.re.isValid(why))
+      return "param group regex '" + pattern.str() + "' is not valid: " + why;
+    SmallVector<StringRef> items;
+    rest.split(items, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef item : items) {
+      auto [key, value] = item.split('=');
+      key = key.trim();
+      double v;
+      if (!item.contains('=') || value.trim().getAsDouble(v))
+        return "param group '" + pattern.str() + "': '" + item.str() + "' is not key=number";
+      bool adamKey = key == "beta1" || key == "beta2" || key == "eps";
+      bool momentumKey = key == "momentum" || key == "dampening";
+      if (!(key == "lr_scale" || key == "weight_decay" || adamKey || momentumKey))
+        return "param group '" + pattern.str() + "': unknown key '" + key.str() +
+               "' (lr_scale, weight_decay, beta1, beta2, eps, momentum, dampening)";
+      if ((adamKey && !optimizer.starts_with("adam")) || (momentumKey && optimizer != "momentum"))
+        return "param group '" + pattern.str() + "': '" + key.str() + "' does not apply to " +
+               optimizer.str();
+      if (key == "lr_scale" && !(v >= 0))
+        return "param group '" + pattern.str() + "': lr_scale must be non-negative";
+      g.values[key] = v;
+    }
+    groups.push_back(std::move(g));
+  }
+  return "";
 }
 
 class StepBuilder {
@@ -98,11 +151,6 @@ public:
     ml_program::GlobalStoreOp::create(b, loc, FlatSymbolRefAttr::get(g.getSymNameAttr()), v);
   }
 
-  Value increment(Value v, Location loc) {
-    auto type = cast<RankedTensorType>(v.getType());
-    Value one = ConstantOp::create(b, loc, type, splatAttr(type, 1));
-    return AddOp::create(b, loc, v, one);
-  }
 
   ModuleOp module;
   func::FuncOp func;
@@ -117,6 +165,43 @@ struct TrainingStepPass : impl::TrainingStepBase<TrainingStepPass> {
   LogicalResult fail(Operation *at, const Twine &message) {
     at->emitError("mpc-training-step: ") << message;
     return failure();
+  }
+
+  /// Replaces the backward seed (the constant 1 marked mpc.grad_seed) by
+  /// `factor`, rounded to the loss type.
+  LogicalResult scaleSeed(func::FuncOp func, double factor) {
+    ConstantOp seed;
+    func.walk([&](ConstantOp c) {
+      if (c->hasAttr(kGradSeedAttr))
+        seed = c;
+    });
+    if (!seed)
+      return fail(func, "the backward pass has no seed");
+    auto type = cast<RankedTensorType>(seed.getType());
+    seed.setValueAttr(splatAttr(type, factor));
+    return success();
+  }
+
+  /// Appends named results to @main; a name the model already uses is an error.
+  LogicalResult appendOutputs(func::FuncOp func,
+                              ArrayRef<std::pair<StringRef, Value>> outputs) {
+    auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    unsigned first = func.getNumResults();
+    for (unsigned i = 0; i < first; ++i)
+      if (auto n = func.getResultAttrOfType<StringAttr>(i, "mpc.name"))
+        for (auto [name, v] : outputs)
+          if (n.getValue() == name)
+            return fail(func, "the model already has an output named '" + name +
+                                  "', which the training step reports");
+    MLIRContext *ctx = func.getContext();
+    for (auto [i, out] : llvm::enumerate(outputs)) {
+      auto name = NamedAttribute(StringAttr::get(ctx, "mpc.name"), StringAttr::get(ctx, out.first));
+      if (failed(func.insertResult(first + i, out.second.getType(),
+                                   DictionaryAttr::get(ctx, {name}))))
+        return fail(func, "cannot add the output '" + out.first + "'");
+      ret.getOperandsMutable().append(out.second);
+    }
+    return success();
   }
 
   LogicalResult run() {
@@ -225,6 +310,17 @@ struct TrainingStepPass : impl::TrainingStepBase<TrainingStepPass> {
     auto scalarI64 = RankedTensorType::get({}, i64);
     Location optLoc = NameLoc::get(StringAttr::get(ctx, "optimizer"));
 
+    if (accumulate < 1)
+      return fail(module, "accumulate must be at least 1, got " + std::to_string(accumulate));
+    if (!(clipGradNorm >= 0) || std::isinf(clipGradNorm))
+      return fail(module, "clip-grad-norm must be a finite non-negative number (0: off)");
+    std::vector<ParamGroup> groups;
+    if (std::string error = parseParamGroups(paramGroups, optimizer, groups); !error.empty())
+      return fail(module, error);
+    for (ParamGroup &g : groups)
+      if (llvm::none_of(params, [&](Param &p) { return g.re.match(p.global.getSymName()); }))
+        return fail(module, "param group '" + g.pattern + "' matches no trainable parameter");
+
     auto lrGlobal = sb.stateGlobal("optimizer.lr", scalarF32, splatAttr(scalarF32, lr));
     auto stepGlobal = sb.stateGlobal("optimizer.step", scalarI64, splatAttr(scalarI64, 0));
     if (failed(lrGlobal) || failed(stepGlobal))
@@ -232,11 +328,80 @@ struct TrainingStepPass : impl::TrainingStepBase<TrainingStepPass> {
     Value lrValue = sb.load(*lrGlobal);
     Value stepValue = sb.load(*stepGlobal);
 
+    // Gradient accumulation: each run is one micro-batch; the gradients sum
+    // into `<param>.grad_accum` and the step is held (skip = 1) until the
+    // last micro-batch of each group. The seed becomes 1/K, so the update
+    // sees the mean gradient (PyTorch's `loss / K` before backward).
+    Value hold;
+    if (accumulate > 1) {
+      Location accLoc = NameLoc::get(StringAttr::get(ctx, "accumulate"));
+      auto microGlobal =
+          sb.stateGlobal("accumulate.micro_step", scalarI64, splatAttr(scalarI64, 0));
+      if (failed(microGlobal))
+        return failure();
+      Value micro = sb.load(*microGlobal);
+      auto steps = NamedAttribute(StringAttr::get(ctx, "steps"),
+                                  IntegerAttr::get(i64, accumulate));
+      for (Param &p : params) {
+        auto type = cast<RankedTensorType>(p.grad.getType());
+        auto accType = RankedTensorType::get(
+            type.getShape(), type.getElementType().isF64() ? Type(Float64Type::get(ctx)) : f32);
+        auto acc = sb.stateGlobal((p.global.getSymName() + ".grad_accum").str(), accType,
+                                  splatAttr(accType, 0));
+        if (failed(acc))
+          return failure();
+        p.grad = AccumulateGradOp::create(sb.b, p.grad.getLoc(),
+                                          ValueRange{sb.load(*acc), p.grad, micro},
+                                          ArrayRef<NamedAttribute>{steps});
+        sb.store(*acc, p.grad, p.grad.getLoc());
+      }
+      hold = AccumulationSkipOp::create(sb.b, accLoc, ValueRange{micro},
+                                        ArrayRef<NamedAttribute>{steps});
+      sb.store(*microGlobal, CountStepOp::create(sb.b, accLoc, ValueRange{micro}), accLoc);
+      if (failed(scaleSeed(func, 1.0 / static_cast<double>(accumulate))))
+        return failure();
+    }
+
+    // One fused pass over all gradients: unscale (by 1 until mpc-loss-scaling
+    // installs a scale), the inf/NaN check and the global norm; then clipping.
+    std::string names;
+    SmallVector<Value> rawGrads;
+    for (Param &p : params) {
+      names += (names.empty() ? "" : "\n") + p.global.getSymName().str();
+      rawGrads.push_back(p.grad);
+    }
+    Location checkLoc = NameLoc::get(StringAttr::get(ctx, "unscale_and_check"));
+    Value one = ConstantOp::create(sb.b, checkLoc, scalarF32, splatAttr(scalarF32, 1));
+    SmallVector<Value> checkOperands(rawGrads);
+    checkOperands.push_back(one);
+    auto check = UnscaleAndCheckOp::create(
+        sb.b, checkLoc, checkOperands,
+        ArrayRef<NamedAttribute>{
+            NamedAttribute(StringAttr::get(ctx, "names"), StringAttr::get(ctx, names))});
+    SmallVector<Value> finalGrads(check.getUnscaled());
+    if (clipGradNorm > 0) {
+      SmallVector<Value> clipOperands(finalGrads);
+      clipOperands.push_back(check.getGradNorm());
+      auto clip = ClipGradNormOp::create(
+          sb.b, NameLoc::get(StringAttr::get(ctx, "clip_grad_norm")), clipOperands,
+          ArrayRef<NamedAttribute>{NamedAttribute(StringAttr::get(ctx, "max_norm"),
+                                                  FloatAttr::get(f32, clipGradNorm))});
+      finalGrads.assign(clip.getClipped().begin(), clip.getClipped().end());
+    }
+
     auto f32Attr = [&](StringRef n, double v) {
       return NamedAttribute(StringAttr::get(ctx, n), FloatAttr::get(f32, v));
     };
-    for (Param &p : params) {
+    for (auto [p, grad] : llvm::zip_equal(params, finalGrads)) {
       StringRef name = p.global.getSymName();
+      // The first matching group overrides the pass-wide hyper-parameters.
+      const ParamGroup *group = nullptr;
+      for (const ParamGroup &g : groups)
+        if (!group && g.re.match(name))
+          group = &g;
+      auto hp = [&](StringRef key, double dflt) {
+        return group && group->values.count(key) ? group->values.lookup(key) : dflt;
+      };
       auto type = cast<RankedTensorType>(p.global.getType());
       Location loc = NameLoc::get(StringAttr::get(ctx, name + "/" + optimizer));
       Value param = sb.makeMutable(p.global);
@@ -246,40 +411,54 @@ struct TrainingStepPass : impl::TrainingStepBase<TrainingStepPass> {
       auto moment = [&](StringRef suffix) -> FailureOr<ml_program::GlobalOp> {
         return sb.stateGlobal((name + suffix).str(), momentType, splatAttr(momentType, 0));
       };
+      SmallVector<NamedAttribute> attrs = {f32Attr("weight_decay", hp("weight_decay", wd))};
+      if (double scale = hp("lr_scale", 1.0); scale != 1.0)
+        attrs.push_back(f32Attr("lr_scale", scale));
+      auto withHold = [&](SmallVector<Value> operands) {
+        if (hold)
+          operands.push_back(hold);
+        return operands;
+      };
       if (optimizer == "sgd") {
-        auto op = SgdUpdateOp::create(sb.b, loc, ValueRange{param, p.grad, lrValue},
-                                      ArrayRef<NamedAttribute>{f32Attr("weight_decay", wd)});
+        auto op = SgdUpdateOp::create(sb.b, loc, withHold({param, grad, lrValue}), attrs);
         sb.store(p.global, op.getNewParam(), loc);
       } else if (optimizer == "momentum") {
         auto buf = moment(".momentum_buffer");
         if (failed(buf))
           return failure();
+        attrs.append({f32Attr("momentum", hp("momentum", momentum)),
+                      f32Attr("dampening", hp("dampening", dampening)),
+                      NamedAttribute(StringAttr::get(ctx, "nesterov"), BoolAttr::get(ctx, nesterov))});
         auto op = MomentumUpdateOp::create(
-            sb.b, loc, ValueRange{param, p.grad, sb.load(*buf), stepValue, lrValue},
-            ArrayRef<NamedAttribute>{f32Attr("momentum", momentum),
-                                     f32Attr("dampening", dampening),
-                                     f32Attr("weight_decay", wd),
-                                     NamedAttribute(StringAttr::get(ctx, "nesterov"),
-                                                    BoolAttr::get(ctx, nesterov))});
+            sb.b, loc, withHold({param, grad, sb.load(*buf), stepValue, lrValue}), attrs);
         sb.store(p.global, op.getNewParam(), loc);
         sb.store(*buf, op.getNewBuf(), loc);
       } else {
         auto m = moment(".exp_avg"), v = moment(".exp_avg_sq");
         if (failed(m) || failed(v))
           return failure();
+        attrs.append({f32Attr("beta1", hp("beta1", beta1)), f32Attr("beta2", hp("beta2", beta2)),
+                      f32Attr("epsilon", hp("eps", eps)),
+                      NamedAttribute(StringAttr::get(ctx, "decoupled"),
+                                     BoolAttr::get(ctx, optimizer == "adamw"))});
         auto op = AdamUpdateOp::create(
-            sb.b, loc, ValueRange{param, p.grad, sb.load(*m), sb.load(*v), stepValue, lrValue},
-            ArrayRef<NamedAttribute>{
-                f32Attr("beta1", beta1), f32Attr("beta2", beta2), f32Attr("epsilon", eps),
-                f32Attr("weight_decay", wd),
-                NamedAttribute(StringAttr::get(ctx, "decoupled"),
-                               BoolAttr::get(ctx, optimizer == "adamw"))});
+            sb.b, loc, withHold({param, grad, sb.load(*m), sb.load(*v), stepValue, lrValue}),
+            attrs);
         sb.store(p.global, op.getNewParam(), loc);
         sb.store(*m, op.getNewM(), loc);
         sb.store(*v, op.getNewV(), loc);
       }
     }
-    sb.store(*stepGlobal, sb.increment(stepValue, optLoc), optLoc);
+    sb.store(*stepGlobal,
+             CountStepOp::create(sb.b, optLoc, hold ? ValueRange{stepValue, hold}
+                                                    : ValueRange{stepValue}),
+             optLoc);
+
+    // Per-step telemetry as graph outputs (docs/training.md).
+    if (failed(appendOutputs(func, {{"grad_norm", check.getGradNorm()},
+                                    {"found_inf", check.getFoundInf()},
+                                    {"nonfinite_index", check.getNonfiniteIndex()}})))
+      return failure();
 
     // Running statistics of batch_norm_train go back to their globals.
     llvm::DenseSet<StringRef> stored;
@@ -316,7 +495,7 @@ struct TrainingStepPass : impl::TrainingStepBase<TrainingStepPass> {
       for (DropoutOp d : dropouts)
         d.getOffsetMutable().assign(offset);
       Location loc = NameLoc::get(StringAttr::get(ctx, "dropout.offset"));
-      sb.store(*offsetGlobal, sb.increment(offset, loc), loc);
+      sb.store(*offsetGlobal, CountStepOp::create(sb.b, loc, ValueRange{offset}), loc);
     }
     return success();
   }

@@ -11,6 +11,7 @@
 
 #include <queue>
 
+#include "compiler/onnx/Initialization.h"
 #include "compiler/onnx/ModelLoader.h"
 #include "dialects/mpc/MpcOps.h"
 #include "passes/autodiff/Autodiff.h"
@@ -163,6 +164,10 @@ private:
   LogicalResult importPreviewOptimizer(Node &n, SmallVectorImpl<Value> &out);
   LogicalResult importGradient(Node &n, SmallVectorImpl<Value> &out);
   LogicalResult importTrainingInfo(const onnx::ModelProto &model);
+  // training_info's initialization graph (Initialization.h).
+  LogicalResult applyInitialization(const onnx::TrainingInfoProto &info,
+                                    const llvm::StringMap<const onnx::TensorProto *> &mainInits);
+  OwningOpRef<ModuleOp> buildInitialization(const onnx::TrainingInfoProto &info);
 
   MLIRContext &ctx;
   OpBuilder b;
@@ -1798,11 +1803,168 @@ LogicalResult Importer::importGradient(Node &n, SmallVectorImpl<Value> &out) {
   return success();
 }
 
+/// The initialization graph as a module of its own: @main without arguments
+/// whose results are the initialization_binding values (named by their
+/// initializers). `initializers` and `intConstants` hold the inference
+/// graph's initializers; the graph may use them, its own initializers and
+/// constants, nothing else.
+OwningOpRef<ModuleOp> Importer::buildInitialization(const onnx::TrainingInfoProto &info) {
+  const onnx::GraphProto &graph = info.initialization();
+  OwningOpRef<ModuleOp> owned = ModuleOp::create(UnknownLoc::get(&ctx));
+  module = *owned;
+  for (const auto &init : graph.initializer()) {
+    if (!initializers.insert({init.name(), &init}).second) {
+      error = "initializer '" + init.name() + "' is already defined by the inference graph";
+      return nullptr;
+    }
+    if ((init.data_type() == 6 || init.data_type() == 7) && init.dims_size() <= 1) {
+      auto attr = tensorAttr(init);
+      if (failed(attr))
+        return nullptr;
+      recordIntConstant(intConstants, init.name(), *attr);
+    }
+  }
+  b.setInsertionPointToEnd(module.getBody());
+  func = func::FuncOp::create(b, NameLoc::get(b.getStringAttr("initialization")), "main",
+                              b.getFunctionType({}, {}));
+  symbols = std::make_unique<SymbolTable>(module);
+  b.setInsertionPointToEnd(func.addEntryBlock());
+  std::vector<const onnx::NodeProto *> order;
+  if (failed(sortNodes(graph, order)))
+    return nullptr;
+  llvm::DenseMap<const onnx::NodeProto *, int64_t> position;
+  for (int i = 0; i < graph.node_size(); ++i)
+    position[&graph.node(i)] = i;
+  for (const onnx::NodeProto *node : order)
+    if (failed(importNode(*node, position[node])))
+      return nullptr;
+  SmallVector<Value> results;
+  for (const auto &binding : info.initialization_binding()) {
+    if (!values.count(binding.value()) && !initializers.count(binding.value())) {
+      error = "initialization_binding '" + binding.key() + "' <- '" + binding.value() + "': '" +
+              binding.value() + "' is not computed by the initialization graph";
+      return nullptr;
+    }
+    auto v = lookup(binding.value());
+    if (failed(v))
+      return nullptr;
+    results.push_back(*v);
+  }
+  func::ReturnOp::create(b, func.getLoc(), results);
+  func.setType(b.getFunctionType({}, ValueRange(results).getTypes()));
+  for (auto [i, binding] : llvm::enumerate(info.initialization_binding()))
+    func.setResultAttr(i, "mpc.name", b.getStringAttr(binding.key()));
+  return owned;
+}
+
+/// ModelProto.training_info's initialization runs once before the first step:
+/// mpc runs it at compile time on the CPU runtime (evaluateOnCpu) and its
+/// results become the initial values of the bound initializers' globals.
+LogicalResult Importer::applyInitialization(
+    const onnx::TrainingInfoProto &info,
+    const llvm::StringMap<const onnx::TensorProto *> &mainInits) {
+  const onnx::GraphProto &graph = info.initialization();
+  if (info.initialization_binding_size() == 0)
+    return success(); // nothing is bound: the graph has no effect
+  llvm::StringSet<> bound;
+  for (const auto &binding : info.initialization_binding()) {
+    std::string where = "training_info: initialization_binding '" + binding.key() + "' <- '" +
+                        binding.value() + "'";
+    if (!mainInits.count(binding.key())) {
+      error = where + ": '" + binding.key() + "' is not an initializer of the inference graph";
+      return failure();
+    }
+    if (!bound.insert(binding.key()).second) {
+      error = where + ": '" + binding.key() + "' is bound twice";
+      return failure();
+    }
+  }
+  // It may use initializers and constants only: name the first other value.
+  llvm::StringSet<> defined;
+  for (const auto &init : graph.initializer())
+    defined.insert(init.name());
+  for (const auto &n : graph.node())
+    for (const auto &out : n.output())
+      defined.insert(out);
+  for (const auto &in : graph.input())
+    if (!mainInits.count(in.name()) && !defined.count(in.name())) {
+      error = "training_info: the initialization graph declares the input '" + in.name() +
+              "'; it may only use initializers and constants";
+      return failure();
+    }
+  for (const auto &binding : info.initialization_binding())
+    if (!defined.count(binding.value()) && !mainInits.count(binding.value())) {
+      error = "training_info: initialization_binding '" + binding.key() + "' <- '" +
+              binding.value() + "': '" + binding.value() +
+              "' is not computed by the initialization graph";
+      return failure();
+    }
+  for (int i = 0; i < graph.node_size(); ++i)
+    for (const auto &in : graph.node(i).input()) {
+      if (in.empty() || defined.count(in) || mainInits.count(in) || !values.count(in))
+        continue;
+      bool isInput = isa<BlockArgument>(values.lookup(in));
+      error = "training_info: initialization " +
+              describeNode(graph.node(i), opset, nodeName(graph.node(i), i)) + " uses '" + in +
+              "', " + (isInput ? "a graph input" : "a value computed by the inference graph or the algorithm") +
+              "; the initialization graph may only use initializers and constants";
+      return failure();
+    }
+
+  Importer sub(ctx, options, modelDir);
+  sub.opset = opset;
+  sub.domainOpsets = domainOpsets;
+  for (auto &kv : mainInits) {
+    sub.initializers[kv.getKey()] = kv.getValue();
+    if (auto it = intConstants.find(kv.getKey()); it != intConstants.end())
+      sub.intConstants[kv.getKey()] = it->second;
+  }
+  OwningOpRef<ModuleOp> initModule = sub.buildInitialization(info);
+  if (!initModule) {
+    error = "training_info: initialization: " + (sub.error.empty() ? "import failed" : sub.error);
+    return failure();
+  }
+  // Each result must have the type of the initializer it replaces.
+  auto initFunc = (*initModule).lookupSymbol<func::FuncOp>("main");
+  for (auto [i, binding] : llvm::enumerate(info.initialization_binding())) {
+    const onnx::TensorProto &t = *mainInits.lookup(binding.key());
+    auto elem = elementType(t.data_type(), "initializer '" + binding.key() + "'");
+    if (failed(elem))
+      return failure();
+    auto expected = RankedTensorType::get(SmallVector<int64_t>(t.dims().begin(), t.dims().end()),
+                                          *elem);
+    Type got = initFunc.getResultTypes()[i];
+    if (got != expected) {
+      std::string s1, s2;
+      llvm::raw_string_ostream o1(s1), o2(s2);
+      o1 << got;
+      o2 << expected;
+      error = "training_info: initialization_binding '" + binding.key() + "' <- '" +
+              binding.value() + "': the initialization computes '" + binding.value() + "' as " +
+              s1 + ", the initializer '" + binding.key() + "' is " + s2;
+      return failure();
+    }
+  }
+  SmallVector<ElementsAttr> results;
+  std::string evalError;
+  if (failed(evaluateOnCpu(*initModule, options.inlineLimitBytes, options.maxTensorBytes, results,
+                           evalError))) {
+    error = "training_info: initialization: " + evalError;
+    return failure();
+  }
+  // Globals exist for every initializer the step reads (the inference graph
+  // and the algorithm are imported): an initializer nothing reads keeps none.
+  for (auto [binding, value] : llvm::zip(info.initialization_binding(), results))
+    if (auto global = symbols->lookup<ml_program::GlobalOp>(binding.key()))
+      global.setValueAttr(value);
+  return success();
+}
+
 /// ModelProto.training_info: the algorithm graph's nodes follow the inference
 /// graph's in @main (they may use its inputs, outputs and initializers, and
 /// Gradient), and each update_binding makes its initializer a mutable global
-/// that the step stores the bound algorithm output into. An initialization
-/// graph is not supported yet.
+/// that the step stores the bound algorithm output into. The initialization
+/// graph is evaluated at compile time (applyInitialization).
 LogicalResult Importer::importTrainingInfo(const onnx::ModelProto &model) {
   if (model.training_info_size() > 1) {
     error = "training_info: only one TrainingInfoProto is supported, the model has " +
@@ -1810,11 +1972,7 @@ LogicalResult Importer::importTrainingInfo(const onnx::ModelProto &model) {
     return failure();
   }
   const onnx::TrainingInfoProto &info = model.training_info(0);
-  if (info.initialization().node_size() > 0 || info.initialization_binding_size() > 0) {
-    error = "training_info: an initialization graph is not supported (initialise the "
-            "parameters as initializers instead)";
-    return failure();
-  }
+  const llvm::StringMap<const onnx::TensorProto *> mainInits = initializers;
   const onnx::GraphProto &algorithm = info.algorithm();
   llvm::StringSet<> mainInitializers;
   for (auto &kv : initializers)
@@ -1889,22 +2047,27 @@ LogicalResult Importer::importTrainingInfo(const onnx::ModelProto &model) {
                                       FlatSymbolRefAttr::get(global.getSymNameAttr()),
                                       it->second);
   }
-  return success();
+  return applyInitialization(info, mainInits);
 }
 
 OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model, std::string &errorOut) {
   int64_t defaultOpset = -1;
+  bool hasDefault = false;
   for (const auto &imp : model.opset_import()) {
-    if (imp.domain().empty() || imp.domain() == "ai.onnx")
+    if (imp.domain().empty() || imp.domain() == "ai.onnx") {
       defaultOpset = imp.version();
-    else
+      hasDefault = true;
+    } else {
       domainOpsets[imp.domain()] = imp.version();
+    }
   }
   // A model of preview-training ops alone (the ONNX backend tests of Adam,
   // Adagrad, Momentum) may import no default-domain opset.
-  if (defaultOpset < 0 && domainOpsets.count(kPreviewTraining))
+  if (!hasDefault && domainOpsets.count(kPreviewTraining)) {
     defaultOpset = kMaxOpset;
-  if (defaultOpset < 0) {
+    hasDefault = true;
+  }
+  if (!hasDefault) {
     errorOut = "the model imports no opset for the default domain 'ai.onnx'";
     return nullptr;
   }

@@ -49,8 +49,12 @@ rt::DType toDType(Type t) {
 
 class Emitter {
 public:
-  explicit Emitter(ModuleOp module) : module(module) {}
-  LogicalResult run(func::FuncOp func, StringRef path, PlanStats *stats);
+  Emitter(ModuleOp module, uint64_t maxBytes) : module(module), maxBytes(maxBytes) {
+    writer.setMemoryLimit(maxBytes);
+  }
+  /// Writes the plan to `path`, or into `buffer` when it is given.
+  LogicalResult run(func::FuncOp func, StringRef path, PlanStats *stats,
+                    std::vector<uint8_t> *buffer = nullptr);
   std::string error;
 
 private:
@@ -62,6 +66,9 @@ private:
   }
   FailureOr<int32_t> tensorFor(Operation *op, Value v, StringRef name, rt::Storage storage,
                                const void *data = nullptr);
+  /// Refuses a tensor larger than maxBytes (the memory cap), naming it.
+  LogicalResult checkSize(Location loc, StringRef name, rt::DType dtype,
+                          const std::vector<int64_t> &shape);
   FailureOr<int32_t> dataTensor(Operation *op, StringRef name, ElementsAttr value,
                                 rt::Storage storage);
   LogicalResult kernel(Operation *op);
@@ -71,6 +78,7 @@ private:
   LogicalResult planStores(Block &block);
 
   ModuleOp module;
+  uint64_t maxBytes; // 0: no limit
   rt::PlanWriter writer;
   llvm::DenseMap<Value, int32_t> ids;
   llvm::StringMap<int32_t> globals;
@@ -88,11 +96,13 @@ private:
 
 /// Kernels that may write a state tensor they also read: every output element
 /// depends only on the same element of its inputs (the optimizer updates,
+/// gradient accumulation, the step counters and the loss scale,
 /// batch_norm_train's running statistics per channel, the elementwise ops the
 /// memory planner lets work in place).
 bool isAliasSafe(Operation *op) {
   if (isa<SgdUpdateOp, MomentumUpdateOp, AdamUpdateOp, OnnxAdagradOp, OnnxMomentumOp,
-          OnnxAdamOp, BatchNormTrainOp>(op))
+          OnnxAdamOp, BatchNormTrainOp, Fp8ScaleUpdateOp, AccumulateGradOp, CountStepOp,
+          LossScaleUpdateOp>(op))
     return true;
   return rt::isInPlaceCapable(op->getName().getStringRef().drop_front(4).str());
 }
@@ -115,9 +125,25 @@ FailureOr<int32_t> Emitter::tensorFor(Operation *op, Value v, StringRef name,
   if (dtype == rt::DType::kInvalid)
     return fail(op, "element type is not supported by the runtime");
   std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  if (failed(checkSize(op->getLoc(), name, dtype, shape)))
+    return failure();
   int32_t id = writer.addTensor(name.str(), dtype, shape, storage, data);
   ids[v] = id;
   return id;
+}
+
+LogicalResult Emitter::checkSize(Location loc, StringRef name, rt::DType dtype,
+                                 const std::vector<int64_t> &shape) {
+  uint64_t bytes = 0;
+  bool ok = rt::tensorBytes(dtype, shape, &bytes);
+  if (maxBytes == 0 || (ok && bytes <= maxBytes))
+    return success();
+  if (error.empty())
+    error = "tensor '" + name.str() + "' (" + rt::describeType(dtype, shape) + ") at '" +
+            locationName(loc) + "' needs " + (ok ? std::to_string(bytes) : "more than 2^62") +
+            " bytes, more than the memory limit of " + std::to_string(maxBytes) +
+            " bytes (--max-tensor-bytes)";
+  return failure();
 }
 
 /// Bytes of a constant in the runtime's layout (C order, one byte per bool).
@@ -182,6 +208,12 @@ LogicalResult Emitter::convertAttr(Operation *op, NamedAttribute attr,
     out.push_back({name, std::vector<int64_t>(arr.asArrayRef().begin(), arr.asArrayRef().end())});
   else if (isa<UnitAttr>(a))
     out.push_back({name, int64_t(1)});
+  else if (auto t = dyn_cast<TypeAttr>(a)) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    t.getValue().print(os);
+    out.push_back({name, text});
+  }
   else
     return fail(op, "attribute '" + name + "' has a kind the runtime cannot take");
   return success();
@@ -364,7 +396,8 @@ LogicalResult Emitter::kernel(Operation *op) {
   return success();
 }
 
-LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) {
+LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats,
+                           std::vector<uint8_t> *buffer) {
   if (!func.getBody().hasOneBlock())
     return fail(func, "@main must have a single block");
   for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
@@ -374,6 +407,8 @@ LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) 
     if (!type || !type.hasStaticShape() || toDType(type.getElementType()) == rt::DType::kInvalid)
       return fail(func, "input '" + name + "' needs a static tensor type the runtime supports");
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    if (failed(checkSize(func.getLoc(), name, toDType(type.getElementType()), shape)))
+      return failure();
     int32_t id = writer.addTensor(name, toDType(type.getElementType()), shape, rt::Storage::kInput);
     ids[arg] = id;
     writer.bindInput(name, id);
@@ -446,9 +481,10 @@ LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) 
     StringRef sym = store.getGlobal().getLeafReference();
     writer.addKernel("copy", {from}, {globals[sym]}, {}, locationName(store.getLoc()));
   }
-  rt::Status status = writer.write(path.str());
+  rt::Status status = buffer ? writer.writeToBuffer(buffer) : writer.write(path.str());
   if (!status.isOk()) {
-    error = "writing plan '" + path.str() + "': " + status.message();
+    error = (buffer ? std::string("building the plan: ") : "writing plan '" + path.str() + "': ") +
+            status.message();
     return failure();
   }
   if (stats) {
@@ -465,13 +501,29 @@ LogicalResult Emitter::run(func::FuncOp func, StringRef path, PlanStats *stats) 
 
 } // namespace
 
-LogicalResult emitPlan(ModuleOp module, StringRef path, std::string &error, PlanStats *stats) {
+LogicalResult emitPlanToBuffer(ModuleOp module, std::vector<uint8_t> &buffer,
+                               std::string &error, uint64_t maxMemoryBytes) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
   if (!func) {
     error = "the module has no function @main to lower";
     return failure();
   }
-  Emitter emitter(module);
+  Emitter emitter(module, maxMemoryBytes);
+  if (failed(emitter.run(func, "", nullptr, &buffer))) {
+    error = emitter.error;
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult emitPlan(ModuleOp module, StringRef path, std::string &error, PlanStats *stats,
+                       uint64_t maxMemoryBytes) {
+  auto func = module.lookupSymbol<func::FuncOp>("main");
+  if (!func) {
+    error = "the module has no function @main to lower";
+    return failure();
+  }
+  Emitter emitter(module, maxMemoryBytes);
   if (failed(emitter.run(func, path, stats))) {
     error = emitter.error;
     return failure();

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -29,7 +30,14 @@ struct PlanStats {
 
 /// Writes `module` as a plan to `path`. On failure returns failure and sets
 /// `error` to a one-line message naming the op (by its ONNX node name).
+/// `maxMemoryBytes` (0: no limit) caps every tensor and the activation plus
+/// state arenas; a plan above it is refused with an error naming the tensor.
 mlir::LogicalResult emitPlan(mlir::ModuleOp module, llvm::StringRef path, std::string &error,
-                             PlanStats *stats = nullptr);
+                             PlanStats *stats = nullptr, uint64_t maxMemoryBytes = 0);
+
+/// The same plan, into memory (what emitPlan writes to the file): for plans
+/// the compiler runs itself (training_info's initialization graph).
+mlir::LogicalResult emitPlanToBuffer(mlir::ModuleOp module, std::vector<uint8_t> &buffer,
+                                     std::string &error, uint64_t maxMemoryBytes = 0);
 
 } // namespace mpc

@@ -591,5 +591,6 @@ def Mpc_AmaxOp : Mpc_Op<"amax", [Pure, InferTypeOpAdaptor]> {
 
 include "dialects/mpc/MpcTrainingOps.td"
 include "dialects/mpc/MpcFusionOps.td"
+include "dialects/mpc/MpcFp8Ops.td"
 
 #endif // MPC_OPS_TD

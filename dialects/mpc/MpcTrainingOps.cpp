@@ -8,6 +8,8 @@
 
 #include "dialects/mpc/MpcOps.h"
 
+#include <cmath>
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
@@ -79,6 +81,30 @@ LogicalResult checkScalarF32(std::optional<Location> loc, StringRef op, StringRe
   auto t = ranked(v);
   if (t.getRank() != 0 || !t.getElementType().isF32())
     return fail(loc, op, what, " must be an f32 scalar tensor, got ", t);
+  return success();
+}
+
+/// The mixed-precision extensions shared by the torch.optim ops: the optional
+/// `skip` flag, the `working_type` result and `lr_scale`. Appends the type of
+/// `new_working` when the op has one.
+LogicalResult inferOptimizerExtensions(std::optional<Location> loc, StringRef op, Value param,
+                                       Value skip, std::optional<Type> workingType,
+                                       FloatAttr lrScaleAttr, SmallVectorImpl<Type> &types) {
+  if (skip && failed(checkScalarF32(loc, op, "skip", skip)))
+    return failure();
+  // The attribute may be absent while an op is built (its default is 1).
+  float lrScale = lrScaleAttr ? lrScaleAttr.getValue().convertToFloat() : 1.0f;
+  if (!(lrScale >= 0.0f) || std::isinf(lrScale))
+    return fail(loc, op, "lr_scale must be finite and non-negative, got ", lrScale);
+  if (!workingType)
+    return success();
+  Type w = *workingType;
+  if (!w.isF16() && !w.isBF16())
+    return fail(loc, op, "working_type must be f16 or bf16, got ", w);
+  auto p = ranked(param);
+  if (!p.getElementType().isF32())
+    return fail(loc, op, "a working copy needs an f32 (master) param, got ", p);
+  types.push_back(RankedTensorType::get(p.getShape(), w));
   return success();
 }
 
@@ -298,7 +324,9 @@ LogicalResult SgdUpdateOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
                             {{"grad", adaptor.getGrad()}})))
     return failure();
   types.push_back(adaptor.getParam().getType());
-  return success();
+  return inferOptimizerExtensions(loc, op, adaptor.getParam(), adaptor.getSkip(),
+                                  adaptor.getWorkingType(), adaptor.getLrScaleAttr(),
+                                  types);
 }
 
 LogicalResult MomentumUpdateOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
@@ -309,7 +337,9 @@ LogicalResult MomentumUpdateOp::inferReturnTypes(MLIRContext *, std::optional<Lo
                             {{"grad", adaptor.getGrad()}, {"buf", adaptor.getBuf()}})))
     return failure();
   types.append({adaptor.getParam().getType(), adaptor.getBuf().getType()});
-  return success();
+  return inferOptimizerExtensions(loc, op, adaptor.getParam(), adaptor.getSkip(),
+                                  adaptor.getWorkingType(), adaptor.getLrScaleAttr(),
+                                  types);
 }
 
 LogicalResult MomentumUpdateOp::verify() {
@@ -330,7 +360,9 @@ LogicalResult AdamUpdateOp::inferReturnTypes(MLIRContext *, std::optional<Locati
     return failure();
   types.append({adaptor.getParam().getType(), adaptor.getM().getType(),
                 adaptor.getV().getType()});
-  return success();
+  return inferOptimizerExtensions(loc, op, adaptor.getParam(), adaptor.getSkip(),
+                                  adaptor.getWorkingType(), adaptor.getLrScaleAttr(),
+                                  types);
 }
 
 LogicalResult AdamUpdateOp::verify() {
@@ -339,6 +371,121 @@ LogicalResult AdamUpdateOp::verify() {
     return emitOpError("beta1 and beta2 must be in [0, 1), got ") << b1 << " and " << b2;
   if (!(getEpsilon().convertToFloat() >= 0.0f))
     return emitOpError("epsilon must be non-negative");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Loss scaling, clipping and gradient accumulation
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The FP32 (FP64 for f64) type gradient arithmetic works in, with `v`'s shape.
+RankedTensorType wideLike(Value v) {
+  auto t = ranked(v);
+  Type e = t.getElementType().isF64() ? Type(Float64Type::get(v.getContext()))
+                                      : Type(Float32Type::get(v.getContext()));
+  return RankedTensorType::get(t.getShape(), e);
+}
+
+/// One wide result per gradient.
+void appendWideLike(ValueRange grads, SmallVectorImpl<Type> &types) {
+  for (Value g : grads)
+    types.push_back(wideLike(g));
+}
+
+} // namespace
+
+LogicalResult UnscaleAndCheckOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                                  Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  appendWideLike(adaptor.getGrads(), types);
+  auto f32 = RankedTensorType::get({}, Float32Type::get(ctx));
+  types.append({f32, RankedTensorType::get({}, IntegerType::get(ctx, 64)), f32});
+  return success();
+}
+
+LogicalResult UnscaleAndCheckOp::verify() {
+  if (getGrads().empty())
+    return emitOpError("needs at least one gradient");
+  size_t lines = getNames().empty() ? 0 : llvm::count(getNames(), '\n') + 1;
+  if (lines != 0 && lines != getGrads().size())
+    return emitOpError("names lists ") << lines << " parameters for " << getGrads().size()
+                                       << " gradients";
+  return success();
+}
+
+LogicalResult ClipGradNormOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                               Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  appendWideLike(adaptor.getGrads(), types);
+  return success();
+}
+
+LogicalResult ClipGradNormOp::verify() {
+  if (getGrads().empty())
+    return emitOpError("needs at least one gradient");
+  float maxNorm = getMaxNorm().convertToFloat();
+  if (!(maxNorm > 0.0f) || std::isinf(maxNorm))
+    return emitOpError("max_norm must be positive and finite, got ") << maxNorm;
+  return success();
+}
+
+LogicalResult AccumulateGradOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                                 Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  StringRef op = getOperationName();
+  auto acc = ranked(adaptor.getAcc());
+  if (failed(checkLikeParam(loc, op, "acc", adaptor.getAcc(), {{"grad", adaptor.getGrad()}})))
+    return failure();
+  if (acc != wideLike(adaptor.getGrad()))
+    return fail(loc, op, "acc must be ", wideLike(adaptor.getGrad()), " for grad ",
+                adaptor.getGrad().getType(), ", got ", acc);
+  types.push_back(acc);
+  return success();
+}
+
+LogicalResult AccumulateGradOp::verify() {
+  if (getSteps() < 1)
+    return emitOpError("steps must be at least 1, got ") << getSteps();
+  return success();
+}
+
+LogicalResult AccumulationSkipOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>,
+                                                   Adaptor, SmallVectorImpl<Type> &types) {
+  types.push_back(RankedTensorType::get({}, Float32Type::get(ctx)));
+  return success();
+}
+
+LogicalResult AccumulationSkipOp::verify() {
+  if (getSteps() < 1)
+    return emitOpError("steps must be at least 1, got ") << getSteps();
+  return success();
+}
+
+LogicalResult CountStepOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>, Adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  types.push_back(RankedTensorType::get({}, IntegerType::get(ctx, 64)));
+  return success();
+}
+
+LogicalResult LossScaleUpdateOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                                  Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  types.append({RankedTensorType::get({}, Float32Type::get(ctx)),
+                RankedTensorType::get({}, IntegerType::get(ctx, 64))});
+  return success();
+}
+
+LogicalResult LossScaleUpdateOp::verify() {
+  float growth = getGrowthFactor().convertToFloat(), backoff = getBackoffFactor().convertToFloat();
+  if (!(growth > 1.0f) || std::isinf(growth))
+    return emitOpError("growth_factor must be finite and > 1, got ") << growth;
+  if (!(backoff > 0.0f && backoff < 1.0f))
+    return emitOpError("backoff_factor must be in (0, 1), got ") << backoff;
+  if (getGrowthInterval() < 1)
+    return emitOpError("growth_interval must be at least 1, got ") << getGrowthInterval();
+  float lo = getMinScale().convertToFloat(), hi = getMaxScale().convertToFloat();
+  if (!(lo >= 0.0f) || !(hi >= 0.0f) || std::isinf(lo) || std::isinf(hi))
+    return emitOpError("min_scale and max_scale must be finite and non-negative (0: none)");
+  if (lo > 0.0f && hi > 0.0f && lo > hi)
+    return emitOpError("min_scale ") << lo << " exceeds max_scale " << hi;
   return success();
 }
 

@@ -268,6 +268,18 @@ def Mpc_DropoutGradOp : Mpc_Op<"dropout_grad", [Pure, InferTypeOpAdaptor]> {
 // back into the same state buffers. All arithmetic is FP32 (FP64 for f64
 // parameters). `lr` is an f32 scalar (state, so an application can schedule
 // it); `step` an i64 scalar counting the steps already taken.
+//
+// The three torch.optim ops share the mixed-precision extensions:
+// - `param` may be f16/bf16 (a low-precision parameter without a master
+//   copy): the update runs in FP32 on the widened value and rounds once;
+//   moments stay FP32;
+// - an optional trailing `skip` (f32 scalar): when non-zero every result
+//   equals its operand bit for bit (loss scaling found an inf/NaN gradient,
+//   or gradient accumulation is between boundaries);
+// - `working_type` (f16/bf16) adds the result `new_working`, the new
+//   parameter rounded to nearest even: the low-precision working copy that
+//   master weights keep next to the FP32 `param`, written by the same kernel;
+// - `lr_scale` multiplies `lr` (parameter groups share one schedule).
 
 def Mpc_SgdUpdateOp : Mpc_Op<"sgd_update", [Pure, InferTypeOpAdaptor]> {
   let summary = "SGD step for one parameter (torch.optim.SGD without momentum)";
@@ -280,8 +292,11 @@ def Mpc_SgdUpdateOp : Mpc_Op<"sgd_update", [Pure, InferTypeOpAdaptor]> {
     ```
   }];
   let arguments = (ins Mpc_FloatTensor:$param, Mpc_FloatTensor:$grad, Mpc_F32ScalarTensor:$lr,
-                       DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay);
-  let results = (outs Mpc_FloatTensor:$new_param);
+                       DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$lr_scale,
+                       OptionalAttr<TypeAttr>:$working_type,
+                       Optional<Mpc_F32ScalarTensor>:$skip);
+  let results = (outs Mpc_FloatTensor:$new_param, Optional<Mpc_FloatTensor>:$new_working);
 }
 
 def Mpc_MomentumUpdateOp : Mpc_Op<"momentum_update", [Pure, InferTypeOpAdaptor]> {
@@ -301,8 +316,12 @@ def Mpc_MomentumUpdateOp : Mpc_Op<"momentum_update", [Pure, InferTypeOpAdaptor]>
                        DefaultValuedAttr<F32Attr, "0.9f">:$momentum,
                        DefaultValuedAttr<F32Attr, "0.0f">:$dampening,
                        DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay,
-                       DefaultValuedAttr<BoolAttr, "false">:$nesterov);
-  let results = (outs Mpc_FloatTensor:$new_param, Mpc_FloatTensor:$new_buf);
+                       DefaultValuedAttr<BoolAttr, "false">:$nesterov,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$lr_scale,
+                       OptionalAttr<TypeAttr>:$working_type,
+                       Optional<Mpc_F32ScalarTensor>:$skip);
+  let results = (outs Mpc_FloatTensor:$new_param, Mpc_FloatTensor:$new_buf,
+                      Optional<Mpc_FloatTensor>:$new_working);
   let hasVerifier = 1;
 }
 
@@ -326,8 +345,142 @@ def Mpc_AdamUpdateOp : Mpc_Op<"adam_update", [Pure, InferTypeOpAdaptor]> {
                        DefaultValuedAttr<F32Attr, "0.999f">:$beta2,
                        DefaultValuedAttr<F32Attr, "1e-8f">:$epsilon,
                        DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay,
-                       DefaultValuedAttr<BoolAttr, "false">:$decoupled);
-  let results = (outs Mpc_FloatTensor:$new_param, Mpc_FloatTensor:$new_m, Mpc_FloatTensor:$new_v);
+                       DefaultValuedAttr<BoolAttr, "false">:$decoupled,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$lr_scale,
+                       OptionalAttr<TypeAttr>:$working_type,
+                       Optional<Mpc_F32ScalarTensor>:$skip);
+  let results = (outs Mpc_FloatTensor:$new_param, Mpc_FloatTensor:$new_m, Mpc_FloatTensor:$new_v,
+                      Optional<Mpc_FloatTensor>:$new_working);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Loss scaling, clipping and gradient accumulation
+//===----------------------------------------------------------------------===//
+//
+// What mpc-training-step, mpc-loss-scaling and mpc-master-weights put between
+// the backward pass and the optimizer ops (docs/training.md). Flags and
+// counters are scalars: `skip`, `found_inf` and `hold` are f32 0.0/1.0 (as
+// PyTorch's found_inf tensor), counters i64. The decision to skip a step is
+// data on the device, never a host branch.
+
+def Mpc_UnscaleAndCheckOp : Mpc_Op<"unscale_and_check", [Pure, InferTypeOpAdaptor]> {
+  let summary = "unscale all gradients, detect inf/NaN, measure the global norm";
+  let description = [{
+    One fused pass over every gradient of the step (PyTorch's
+    `_amp_foreach_non_finite_check_and_unscale_` plus the norm of
+    `clip_grad_norm_`): `inv_scale = float(1 / double(scale))`,
+    `unscaled_i = f32(grads_i) * inv_scale` (f64 gradients stay f64); `found_inf` is 1.0 when any
+    element of any gradient is inf or NaN; `nonfinite_index` is the index of
+    the first such gradient (-1 when none); `grad_norm` is the L2 norm of all
+    unscaled elements together. `names` holds the parameter of each gradient,
+    one per line, for the report of a skipped step. Without loss scaling
+    `scale` is the constant 1.
+
+    ```mlir
+    %u0, %u1, %inf, %idx, %norm = mpc.unscale_and_check %g0, %g1, %scale {names = "w\nb"}
+        : (tensor<4x8xbf16>, tensor<8xf32>, tensor<f32>)
+        -> (tensor<4x8xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>, tensor<f32>)
+    ```
+  }];
+  let arguments = (ins Variadic<Mpc_FloatTensor>:$grads, Mpc_F32ScalarTensor:$scale,
+                       DefaultValuedStrAttr<StrAttr, "">:$names);
+  let results = (outs Variadic<Mpc_FloatTensor>:$unscaled, Mpc_F32ScalarTensor:$found_inf,
+                      Mpc_I64ScalarTensor:$nonfinite_index, Mpc_F32ScalarTensor:$grad_norm);
+  let hasVerifier = 1;
+}
+
+def Mpc_ClipGradNormOp : Mpc_Op<"clip_grad_norm", [Pure, InferTypeOpAdaptor]> {
+  let summary = "scale gradients so that their global L2 norm is at most max_norm";
+  let description = [{
+    `torch.nn.utils.clip_grad_norm_` given the global norm:
+    `coef = max_norm / (norm + 1e-6)` in FP32; when `norm` is finite and
+    `coef < 1` every gradient is multiplied by `coef`, otherwise returned
+    unchanged (a step with a non-finite norm is skipped anyway).
+
+    ```mlir
+    %c0, %c1 = mpc.clip_grad_norm %g0, %g1, %norm {max_norm = 1.0 : f32}
+        : (tensor<4x8xf32>, tensor<8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<8xf32>)
+    ```
+  }];
+  let arguments = (ins Variadic<Mpc_FloatTensor>:$grads, Mpc_F32ScalarTensor:$norm,
+                       F32Attr:$max_norm);
+  let results = (outs Variadic<Mpc_FloatTensor>:$clipped);
+  let hasVerifier = 1;
+}
+
+def Mpc_AccumulateGradOp : Mpc_Op<"accumulate_grad", [Pure, InferTypeOpAdaptor]> {
+  let summary = "sum a gradient over the micro-batches of one optimizer step";
+  let description = [{
+    `acc' = micro_step % steps == 0 ? f32(grad) : acc + f32(grad)` (f64 for
+    f64 gradients): the
+    first micro-batch of each group of `steps` restarts the sum, so no reset
+    op is needed after the optimizer step.
+
+    ```mlir
+    %acc2 = mpc.accumulate_grad %acc, %g, %micro {steps = 4 : i64}
+        : (tensor<8xf32>, tensor<8xbf16>, tensor<i64>) -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins Mpc_FloatTensor:$acc, Mpc_FloatTensor:$grad,
+                       Mpc_I64ScalarTensor:$micro_step, I64Attr:$steps);
+  let results = (outs Mpc_FloatTensor:$new_acc);
+  let hasVerifier = 1;
+}
+
+def Mpc_AccumulationSkipOp : Mpc_Op<"accumulation_skip", [Pure, InferTypeOpAdaptor]> {
+  let summary = "1.0 on micro-batches that do not end an accumulation group";
+  let description = [{
+    `micro_step % steps == steps - 1 ? 0.0 : 1.0`: the optimizer, the loss
+    scale update and the step counter run on the last micro-batch of each
+    group only.
+
+    ```mlir
+    %hold = mpc.accumulation_skip %micro {steps = 4 : i64} : (tensor<i64>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Mpc_I64ScalarTensor:$micro_step, I64Attr:$steps);
+  let results = (outs Mpc_F32ScalarTensor:$skip);
+  let hasVerifier = 1;
+}
+
+def Mpc_CountStepOp : Mpc_Op<"count_step", [Pure, InferTypeOpAdaptor]> {
+  let summary = "increment a step counter unless the step was skipped";
+  let description = [{
+    `step' = step + (skip != 0 ? 0 : 1)`; without `skip`, `step + 1`.
+
+    ```mlir
+    %s2 = mpc.count_step %s, %skip : (tensor<i64>, tensor<f32>) -> tensor<i64>
+    ```
+  }];
+  let arguments = (ins Mpc_I64ScalarTensor:$step, Optional<Mpc_F32ScalarTensor>:$skip);
+  let results = (outs Mpc_I64ScalarTensor:$new_step);
+}
+
+def Mpc_LossScaleUpdateOp : Mpc_Op<"loss_scale_update", [Pure, InferTypeOpAdaptor]> {
+  let summary = "the dynamic loss scale update of torch.amp.GradScaler";
+  let description = [{
+    `torch._amp_update_scale_`: with `found_inf`, `scale' = scale *
+    backoff_factor` and `tracker' = 0`; otherwise `tracker + 1`, and when it
+    reaches `growth_interval`, `scale' = scale * growth_factor` if that is
+    finite and `tracker' = 0`. Products are computed in double and rounded to
+    float. Then `scale'` is clamped to `[min_scale, max_scale]` where those
+    are positive (an mpc extension). A non-zero `hold` (between accumulation
+    boundaries) leaves both unchanged.
+
+    ```mlir
+    %s2, %t2 = mpc.loss_scale_update %s, %t, %inf {growth_interval = 2000 : i64}
+        : (tensor<f32>, tensor<i64>, tensor<f32>) -> (tensor<f32>, tensor<i64>)
+    ```
+  }];
+  let arguments = (ins Mpc_F32ScalarTensor:$scale, Mpc_I64ScalarTensor:$tracker,
+                       Mpc_F32ScalarTensor:$found_inf, Optional<Mpc_F32ScalarTensor>:$hold,
+                       DefaultValuedAttr<F32Attr, "2.0f">:$growth_factor,
+                       DefaultValuedAttr<F32Attr, "0.5f">:$backoff_factor,
+                       DefaultValuedAttr<I64Attr, "2000">:$growth_interval,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$min_scale,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$max_scale);
+  let results = (outs Mpc_F32ScalarTensor:$new_scale, Mpc_I64ScalarTensor:$new_tracker);
   let hasVerifier = 1;
 }
 

@@ -27,6 +27,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/IR/SymbolTable.h"
 
 #include <numeric>
 
@@ -478,36 +480,112 @@ LogicalResult batchNormGrad(G &g) {
   return success();
 }
 
+/// The dtype a statistic's gradient is computed in: f64 for f64 tensors, else f32.
+Type statComputeType(G &g, Value x) {
+  return elemOf(x).isF64() ? Type(g.b.getF64Type()) : Type(g.b.getF32Type());
+}
+
+/// dx + extra, either of which may be null.
+Value addOrSet(G &g, Value dx, Value extra) {
+  if (!dx)
+    return extra;
+  if (!extra)
+    return dx;
+  return g.add(dx, extra);
+}
+
 LogicalResult batchNormTrainGrad(G &g) {
+  // y = (x - mean_c) * rstd_c * scale + bias with the batch statistics, and
+  // new_running_mean = m * running_mean + (1 - m) * mean_c,
+  // new_running_var  = m * running_var  + (1 - m) * var_c (biased, as ONNX).
+  // All three results are differentiable: d mean_c / dx = 1 / N and
+  // d var_c / dx = 2 (x - mean_c) / N over the N elements of channel c.
   auto op = cast<BatchNormTrainOp>(g.op);
-  if (!g.dy(0))
-    return success(); // only the running statistics are used: no gradient
-  auto grad = BatchNormTrainGradOp::create(g.b, g.loc(), op.getX(), op.getScale(), g.dy(0),
-                                           op.getEpsilon());
-  g.set(0, grad.getDx());
-  g.set(1, grad.getDscale());
-  g.set(2, g.castTo(grad.getDbias(), elemOf(op.getBias())));
+  Value x = op.getX();
+  Value dx;
+  if (g.dy(0)) {
+    auto grad = BatchNormTrainGradOp::create(g.b, g.loc(), x, op.getScale(), g.dy(0),
+                                             op.getEpsilon());
+    dx = grad.getDx();
+    g.set(1, grad.getDscale());
+    g.set(2, g.castTo(grad.getDbias(), elemOf(op.getBias())));
+  }
+  double momentum = op.getMomentum().convertToDouble();
+  if ((g.dy(1) || g.dy(2)) && g.want(0)) {
+    auto xt = ranked(x);
+    int64_t rank = xt.getRank();
+    SmallVector<int64_t> axes = nonChannelAxes(rank);
+    double count = 1;
+    for (int64_t d : axes)
+      count *= static_cast<double>(xt.getDimSize(d));
+    Type ce = statComputeType(g, x);
+    Value xc = g.castTo(x, ce);
+    Value extra;
+    if (Value drm = g.dy(1)) // (1 - m) / N * d_rm[c]
+      extra = channelShape(g, g.mulc(g.castTo(drm, ce), (1.0 - momentum) / count), rank);
+    if (Value drv = g.dy(2)) { // (1 - m) * 2 (x - mean_c) / N * d_rv[c]
+      Value mean = g.mulc(g.reduceSum(xc, axes, /*keepdims=*/true), 1.0 / count);
+      Value coef = channelShape(g, g.mulc(g.castTo(drv, ce), 2.0 * (1.0 - momentum) / count),
+                                rank);
+      Value t = g.mul(g.sub(xc, mean), coef);
+      extra = extra ? g.add(t, extra) : t;
+    }
+    extra = g.expand(extra, xt.getShape());
+    dx = addOrSet(g, dx, g.castTo(extra, cast<RankedTensorType>(gradientType(x.getType()))
+                                             .getElementType()));
+  }
+  g.set(0, dx);
+  // The running statistics inputs: d new_running_* / d running_* = momentum.
+  if (Value drm = g.dy(1); drm && g.want(3))
+    g.set(3, g.castTo(g.mulc(drm, momentum), elemOf(op.getRunningMean())));
+  if (Value drv = g.dy(2); drv && g.want(4))
+    g.set(4, g.castTo(g.mulc(drv, momentum), elemOf(op.getRunningVar())));
   return success();
 }
 
 LogicalResult layerNormGrad(G &g) {
+  // Besides y, mean = sum(x) / N and inv_std_dev = (var + eps)^(-1/2) with
+  // var = sum((x - mean)^2) / N over the N normalised elements of a row are
+  // differentiable: d mean / dx = 1 / N, d inv_std_dev / dx =
+  // -inv_std_dev^3 (x - mean) / N. They are f32 (ONNX stash_type 1); their
+  // gradient is computed in f32 (f64 for f64 x) and added to dx.
   auto op = cast<LayerNormOp>(g.op);
-  if (g.dy(1) || g.dy(2))
-    return g.error("the mean and inv_std_dev results of layer_norm are not differentiable "
-                   "(only y is)");
-  if (!g.dy(0))
-    return success();
-  auto grad = LayerNormGradOp::create(g.b, g.loc(), op.getX(), op.getScale(), op.getMean(),
-                                      op.getInvStdDev(), g.dy(0), op.getAxisAttr(),
-                                      g.b.getF32FloatAttr(op.getEpsilon().convertToFloat()));
-  g.set(0, grad.getDx());
-  g.set(1, grad.getDscale());
-  if (Value bias = op.getBias(); bias && g.want(2)) {
-    if (bias.getType() == op.getScale().getType())
-      g.set(2, grad.getDbias());
-    else
-      g.set(2, g.reduceToOperand(g.dy(0), 2));
+  Value x = op.getX();
+  Value dx;
+  if (g.dy(0)) {
+    auto grad = LayerNormGradOp::create(g.b, g.loc(), x, op.getScale(), op.getMean(),
+                                        op.getInvStdDev(), g.dy(0), op.getAxisAttr(),
+                                        g.b.getF32FloatAttr(op.getEpsilon().convertToFloat()));
+    dx = grad.getDx();
+    g.set(1, grad.getDscale());
+    if (Value bias = op.getBias(); bias && g.want(2)) {
+      if (bias.getType() == op.getScale().getType())
+        g.set(2, grad.getDbias());
+      else
+        g.set(2, g.reduceToOperand(g.dy(0), 2));
+    }
   }
+  if ((g.dy(1) || g.dy(2)) && g.want(0)) {
+    auto xt = ranked(x);
+    double count = 1;
+    for (int64_t d = op.getAxis(); d < xt.getRank(); ++d)
+      count *= static_cast<double>(xt.getDimSize(d));
+    Type ce = statComputeType(g, x);
+    Value extra;
+    if (Value dmean = g.dy(1))
+      extra = g.mulc(g.castTo(dmean, ce), 1.0 / count);
+    if (Value dinv = g.dy(2)) {
+      Value rstd = g.castTo(op.getInvStdDev(), ce);
+      Value mean = g.castTo(op.getMean(), ce);
+      Value coef = g.mulc(g.mul(g.castTo(dinv, ce), g.mul(rstd, g.mul(rstd, rstd))), -1.0 / count);
+      Value t = g.mul(g.sub(g.castTo(x, ce), mean), coef);
+      extra = extra ? g.add(t, extra) : t;
+    }
+    extra = g.expand(extra, xt.getShape());
+    dx = addOrSet(g, dx, g.castTo(extra, cast<RankedTensorType>(gradientType(x.getType()))
+                                             .getElementType()));
+  }
+  g.set(0, dx);
   return success();
 }
 
@@ -683,6 +761,154 @@ LogicalResult dequantizeGrad(G &g) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// FP8 (mpc-fp8, issue #8)
+//===----------------------------------------------------------------------===//
+
+LogicalResult fp8QuantizeGrad(G &g) {
+  // Straight-through as quantize: q = sat(x * scale), dq/dx = scale. The amax
+  // result has no gradient.
+  auto op = cast<Fp8QuantizeOp>(g.op);
+  if (!g.dy(0))
+    return success();
+  Value dq = g.castTo(g.dy(0), Float32Type::get(g.op->getContext()));
+  g.set(0, g.castTo(g.mul(dq, op.getScale()), elemOf(op.getX())));
+  return success();
+}
+
+/// The 2-D transpose of an FP8 value, folding a transpose of a transpose.
+Value fp8Transposed(G &g, Value v) {
+  if (auto t = v.getDefiningOp<TransposeOp>())
+    if (t.getPerm() == ArrayRef<int64_t>{1, 0})
+      return t.getX();
+  return TransposeOp::create(g.b, g.loc(), v, ArrayRef<int64_t>{1, 0});
+}
+
+LogicalResult fp8GemmGrad(G &g) {
+  // y = alpha * (A B^T) * sa * sb + beta * c, A = a (M x K), B = b (N x K),
+  // FP8 values. The gradient of an FP8 value is f32 in q units (the
+  // straight-through rule of fp8_quantize multiplies it by the scale):
+  //   da = alpha * dY B * sa * sb     (dgrad: dY quantized, TN with B^T)
+  //   db = alpha * dY^T A * sa * sb   (wgrad: TN with dY^T and A^T)
+  // dY is quantized to E5M2 (format hybrid) or E4M3 with the grad_output
+  // scaling state `<state>.fp8.grad_output.*` of the forward node (delayed
+  // recipe, its amax recorded for mpc-fp8-scale-update) or with a current
+  // scale from its own amax (recipe current, or an fp8_gemm not made by mpc-fp8).
+  auto op = cast<Fp8GemmOp>(g.op);
+  MLIRContext *ctx = op.getContext();
+  auto f32 = Float32Type::get(ctx);
+  auto scalar = RankedTensorType::get({}, f32);
+  Value dy = g.dy();
+  std::string state, recipe = "current";
+  bool e4m3Grad = false;
+  int64_t margin = 0;
+  if (auto info = op->getAttrOfType<DictionaryAttr>("mpc.fp8")) {
+    if (auto s = info.getAs<StringAttr>("state"))
+      state = s.str();
+    if (auto r = info.getAs<StringAttr>("recipe"))
+      recipe = r.str();
+    if (auto f = info.getAs<StringAttr>("grad_format"))
+      e4m3Grad = f.getValue() == "e4m3";
+    if (auto m = info.getAs<IntegerAttr>("margin"))
+      margin = m.getInt();
+  }
+  Type gradElem = e4m3Grad ? Type(Float8E4M3FNType::get(ctx)) : Type(Float8E5M2Type::get(ctx));
+  for (Value v : {op.getA(), op.getB()})
+    if (!e4m3Grad && isa<Float8E5M2Type>(elemOf(v)))
+      return g.error("an E5M2 operand cannot meet an E5M2 gradient in an FP8 GEMM; use "
+                     "E4M3 forward operands");
+  bool delayed = recipe == "delayed" && !state.empty();
+  Value gs, gsi;
+  if (delayed) {
+    for (auto [suffix, out] : {std::pair(".scale", &gs), std::pair(".scale_inv", &gsi)}) {
+      std::string name = state + ".fp8.grad_output" + suffix;
+      auto sym = FlatSymbolRefAttr::get(ctx, name);
+      if (!SymbolTable::lookupNearestSymbolFrom(op, sym.getAttr()))
+        return g.error("the FP8 scaling state '" + name + "' does not exist (run mpc-fp8)");
+      *out = ml_program::GlobalLoadOp::create(g.b, g.loc(), scalar, sym);
+    }
+  } else {
+    Value amax = AmaxOp::create(g.b, g.loc(), dy);
+    auto cs = Fp8CurrentScaleOp::create(
+        g.b, g.loc(), TypeRange{scalar, scalar}, ValueRange{amax},
+        {NamedAttribute(g.b.getStringAttr("format"), g.b.getI64IntegerAttr(e4m3Grad ? 5 : 6)),
+         NamedAttribute(g.b.getStringAttr("margin"), g.b.getI64IntegerAttr(margin))});
+    gs = cs.getScale();
+    gsi = cs.getScaleInv();
+  }
+  auto dqType = RankedTensorType::get(ranked(dy).getShape(), gradElem);
+  auto quant = Fp8QuantizeOp::create(g.b, g.loc(), TypeRange{dqType, scalar}, ValueRange{dy, gs});
+  if (delayed)
+    quant->setAttr("mpc.fp8_operand", StringAttr::get(ctx, state + ".fp8.grad_output"));
+  Value dq = quant.getQ();
+  Value sa = op.getAScaleInv(), sb = op.getBScaleInv();
+  float alpha = op.getAlpha().convertToFloat();
+  auto gemm = [&](Value x, Value y, Value s2) -> Value {
+    auto t = RankedTensorType::get({ranked(x).getDimSize(0), ranked(y).getDimSize(0)}, f32);
+    return Fp8GemmOp::create(g.b, g.loc(), TypeRange{t}, ValueRange{x, y, gsi, s2},
+                             {NamedAttribute(g.b.getStringAttr("alpha"),
+                                             g.b.getF32FloatAttr(alpha))});
+  };
+  // (Operands built one statement at a time: the IR order must not depend on
+  // the compiler's argument evaluation order.)
+  if (g.want(0)) {
+    Value bt = fp8Transposed(g, op.getB());
+    Value s2 = g.mul(sb, sa);
+    g.set(0, gemm(dq, bt, s2));
+  }
+  if (g.want(1)) {
+    Value dqt = fp8Transposed(g, dq);
+    Value at = fp8Transposed(g, op.getA());
+    Value s2 = g.mul(sa, sb);
+    g.set(1, gemm(dqt, at, s2));
+  }
+  if (Value c = op.getC(); c && g.want(4)) {
+    double beta = op.getBeta().convertToDouble();
+    g.set(4, g.reduceToOperand(beta == 1.0 ? dy : g.mulc(dy, beta), 4));
+  }
+  return success();
+}
+
+LogicalResult mxGemmGrad(G &g) {
+  // y = alpha * MX(A) MX(B)^T + beta * c on high-precision A (M x K), B (N x K).
+  // MXFP8 training quantizes each GEMM's operands in blocks along that GEMM's
+  // own reduction dim, from the high-precision tensors:
+  //   dA = alpha * dY B      : mx_gemm(dY, B^T), blocks along N
+  //   dB = alpha * dY^T A    : mx_gemm(dY^T, A^T), blocks along M
+  // with dY in grad_format (E5M2 for hybrid) and straight-through quantization.
+  auto op = cast<MxGemmOp>(g.op);
+  Value dy = g.dy();
+  auto t = [&](Value v) -> Value {
+    return TransposeOp::create(g.b, g.loc(), v, ArrayRef<int64_t>{1, 0});
+  };
+  auto gemm = [&](Value x, Value y, int64_t bFormat, Type elem) -> Value {
+    auto type = RankedTensorType::get({ranked(x).getDimSize(0), ranked(y).getDimSize(0)}, elem);
+    return MxGemmOp::create(
+        g.b, g.loc(), TypeRange{type}, ValueRange{x, y},
+        {NamedAttribute(g.b.getStringAttr("a_format"), g.b.getI64IntegerAttr(op.getGradFormat())),
+         NamedAttribute(g.b.getStringAttr("b_format"), g.b.getI64IntegerAttr(bFormat)),
+         NamedAttribute(g.b.getStringAttr("grad_format"), g.b.getI64IntegerAttr(op.getGradFormat())),
+         NamedAttribute(g.b.getStringAttr("alpha"), op.getAlphaAttr())});
+  };
+  for (Value v : {dy})
+    if (ranked(v).getDimSize(0) % 32 != 0 || ranked(v).getDimSize(1) % 32 != 0)
+      return g.error("MXFP8 backward needs M and N to be multiples of the 32-element block");
+  if (g.want(0)) {
+    Value bt = t(op.getB());
+    g.set(0, gemm(dy, bt, op.getBFormat(), elemOf(op.getA())));
+  }
+  if (g.want(1)) {
+    Value dyt = t(dy);
+    Value at = t(op.getA());
+    g.set(1, gemm(dyt, at, op.getAFormat(), elemOf(op.getB())));
+  }
+  if (Value c = op.getC(); c && g.want(2)) {
+    double beta = op.getBeta().convertToDouble();
+    g.set(2, g.reduceToOperand(beta == 1.0 ? dy : g.mulc(dy, beta), 2));
+  }
+  return success();
+}
+
 template <typename OpTy, RuleFn Fn> void attach(MLIRContext *ctx) {
   OpTy::template attachInterface<GradientModel<OpTy, Fn>>(*ctx);
 }
@@ -738,6 +964,9 @@ void registerGradientExternalModels(DialectRegistry &registry) {
     attach<CastOp, castGrad>(ctx);
     attach<QuantizeOp, quantizeGrad>(ctx);
     attach<DequantizeOp, dequantizeGrad>(ctx);
+    attach<Fp8QuantizeOp, fp8QuantizeGrad>(ctx);
+    attach<Fp8GemmOp, fp8GemmGrad>(ctx);
+    attach<MxGemmOp, mxGemmGrad>(ctx);
   });
 }
 

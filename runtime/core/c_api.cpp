@@ -19,6 +19,11 @@ struct mpc_plan {
 };
 struct mpc_session {
   std::unique_ptr<Session> session;
+  // mpc_session_train_step_info: the step in progress, the monitor, and the
+  // strings handed out (valid until the next call).
+  StepProgress progress;
+  LossScaleMonitor monitor;
+  std::string nonfinite, warning;
 };
 
 namespace {
@@ -225,6 +230,7 @@ mpc_status mpc_session_write_state(mpc_session *session, const char *name, const
 mpc_status mpc_session_reset_state(mpc_session *session) {
   if (!session) return nullArg("mpc_session_reset_state", "session");
   session->session->resetState();
+  session->progress = StepProgress();  // the step in progress is gone with its state
   return MPC_OK;
 }
 
@@ -250,6 +256,65 @@ mpc_status mpc_session_train_step(mpc_session *session, float *loss_out) {
     Status s = trainStep(*session->session, &loss, nullptr);
     if (!s.isOk()) return report(s);
     if (loss_out) *loss_out = loss;
+    return MPC_OK;
+  });
+}
+
+mpc_status mpc_session_train_step_info(mpc_session *session, mpc_step_info *info) {
+  if (!session) return nullArg("mpc_session_train_step_info", "session");
+  if (!info) return nullArg("mpc_session_train_step_info", "info");
+  return guarded("mpc_session_train_step_info", [&] {
+    *info = mpc_step_info();
+    info->loss = NAN;
+    info->loss_scale = NAN;
+    info->grad_norm = NAN;
+    session->nonfinite.clear();
+    session->warning.clear();
+    StepInfo step;
+    bool complete = false;
+    Status s = trainMicroStep(*session->session, &session->progress, &step, &complete);
+    if (!s.isOk()) {
+      session->progress = StepProgress();  // a failed run abandons the step
+      return report(s);
+    }
+    info->step_complete = complete ? 1 : 0;
+    if (!complete) {
+      info->micro_batches = static_cast<int32_t>(session->progress.microBatches);
+      return MPC_OK;
+    }
+    info->micro_batches = static_cast<int32_t>(step.microBatches);
+    info->loss = step.loss;
+    info->loss_scale = step.lossScale;
+    info->grad_norm = step.gradNorm;
+    info->has_loss_scale = step.hasLossScale ? 1 : 0;
+    info->skipped = step.skipped ? 1 : 0;
+    session->nonfinite = step.nonfiniteTensor;
+    session->warning = session->monitor.observe(step);
+    info->nonfinite_tensor = session->nonfinite.empty() ? nullptr : session->nonfinite.c_str();
+    info->warning = session->warning.empty() ? nullptr : session->warning.c_str();
+    return MPC_OK;
+  });
+}
+
+mpc_status mpc_session_accumulation_steps(const mpc_session *session, int32_t *steps) {
+  if (!session) return nullArg("mpc_session_accumulation_steps", "session");
+  if (!steps) return nullArg("mpc_session_accumulation_steps", "steps");
+  *steps = static_cast<int32_t>(accumulationSteps(session->session->plan()));
+  return MPC_OK;
+}
+
+mpc_status mpc_session_set_loss_scale_monitor(mpc_session *session, float min_scale, int32_t max_backoffs,
+                                              int32_t window) {
+  if (!session) return nullArg("mpc_session_set_loss_scale_monitor", "session");
+  if (!(std::isfinite(min_scale) && min_scale >= 0) || max_backoffs < 0 || window < 1)
+    return fail(StatusCode::kInvalidArgument, "mpc_session_set_loss_scale_monitor: expected min_scale >= 0 (finite), "
+                                              "max_backoffs >= 0 and window >= 1");
+  return guarded("mpc_session_set_loss_scale_monitor", [&] {
+    LossScaleMonitorOptions o;
+    o.minScale = min_scale;
+    o.maxBackoffs = max_backoffs;
+    o.window = window;
+    session->monitor = LossScaleMonitor(o);
     return MPC_OK;
   });
 }
@@ -282,7 +347,11 @@ mpc_status mpc_session_save_state(const mpc_session *session, const char *path) 
 mpc_status mpc_session_load_state(mpc_session *session, const char *path) {
   if (!session) return nullArg("mpc_session_load_state", "session");
   if (!path) return nullArg("mpc_session_load_state", "path");
-  return guarded("mpc_session_load_state", [&] { return report(loadCheckpoint(*session->session, path)); });
+  return guarded("mpc_session_load_state", [&] {
+    Status st = loadCheckpoint(*session->session, path);
+    if (st.isOk()) session->progress = StepProgress();
+    return report(st);
+  });
 }
 
 }  // extern "C"

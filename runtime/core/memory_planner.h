@@ -16,6 +16,16 @@ namespace mpc::rt {
 // buffer of an input of identical dtype and size. The one list to edit.
 bool isInPlaceCapable(std::string_view op);
 
+// Multi-output ops whose output i may share the buffer of input i (same dtype
+// and size, input i dying at this op): the number of leading (output i,
+// input i) pairs for which that is allowed (0 for every other op). The kernels
+// read element k of input i before writing element k of output i and never
+// read input i after writing output i.
+//   unscale_and_check (g_0..g_{n-1}, scale) -> (u_0..u_{n-1}, ...): n pairs
+//   clip_grad_norm    (g_0..g_{n-1}, norm)  -> (c_0..c_{n-1}):      n pairs
+//   accumulate_grad   (acc, grad, micro_step) -> acc':              1 pair
+int inPlaceOperandPairs(std::string_view op, size_t numInputs, size_t numOutputs);
+
 struct MemoryPlan {
   uint64_t arenaBytes = 0;      // size of the activation arena
   uint64_t sumBytes = 0;        // sum of the aligned sizes of every planned tensor (no reuse)

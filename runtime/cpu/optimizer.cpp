@@ -18,8 +18,23 @@
 // Results are written in place: an output may alias the parameter or state
 // input it replaces (the plan writes param' into param's state buffer). Each
 // element's inputs are all read before any of its outputs is written.
+//
+// The torch-style ops (sgd_update, momentum_update, adam_update) also take
+//   - an optional trailing input `skip` (f32 scalar): when != 0 every output
+//     equals its input (a step skipped by dynamic loss scaling or by gradient
+//     accumulation), bit for bit;
+//   - an optional trailing output `working` (f16 / bf16, the parameter's
+//     shape): the parameter after the step rounded to nearest even (the
+//     low-precision working copy of an FP32 master weight);
+//   - f16 / bf16 parameters ("no master weights"): the math is FP32 on the
+//     widened value and param' is rounded once to the parameter's dtype; the
+//     moments / momentum buffer stay f32;
+//   - the attribute `lr_scale` (default 1): the learning rate used is
+//     lr * lr_scale, computed in double (parameter groups).
 #include <cmath>
+#include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "cpu/training.h"
 
@@ -34,7 +49,16 @@ struct Layout {
   int numInputs, numOutputs;
   int param, grad, lr, step;  // input indices (-1: absent)
   int state[2];               // state inputs (-1: absent), outputs 1 and 2 mirror them
+  int skip = -1;              // optional trailing `skip` input (-1: absent)
+  int working = -1;           // optional trailing `working` output (-1: absent)
 };
+
+constexpr bool isTorchOptC(Opt op) { return op == Opt::kSgd || op == Opt::kMomentum || op == Opt::kAdam; }
+bool isTorchOpt(Opt op) { return isTorchOptC(op); }
+
+// The layout of one call: the torch-style ops accept one extra input (skip)
+// and one extra output (working copy).
+Layout layoutOf(Opt op, const KernelCall &call);
 
 Layout layoutOf(Opt op) {
   switch (op) {
@@ -46,6 +70,15 @@ Layout layoutOf(Opt op) {
   case Opt::kOnnxAdam: return {6, 3, 2, 3, 0, 1, {4, 5}};
   }
   return {};
+}
+
+Layout layoutOf(Opt op, const KernelCall &call) {
+  Layout l = layoutOf(op);
+  if (isTorchOpt(op)) {
+    if (call.numInputs == l.numInputs + 1) l.skip = l.numInputs++;
+    if (call.numOutputs == l.numOutputs + 1) l.working = l.numOutputs++;
+  }
+  return l;
 }
 
 Status checkScalar(const KernelCall &call, const TensorView &t, const char *what) {
@@ -68,10 +101,12 @@ struct Hyper {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   bool decoupled = false;
   double decay = 0, normCoef = 0, normCoefPost = 0, alpha = 0, beta = 0;
+  double lrScale = 1;
 };
 
 Status hyperOf(const KernelCall &call, Opt op, Hyper *h) {
   int64_t flag = 0;
+  if (isTorchOpt(op)) MPC_RETURN_IF_ERROR(floatAttr(call, "lr_scale", 1.0, false, &h->lrScale));
   switch (op) {
   case Opt::kSgd:
     MPC_RETURN_IF_ERROR(floatAttr(call, "weight_decay", 0, false, &h->weightDecay));
@@ -124,18 +159,33 @@ Status hyperOf(const KernelCall &call, Opt op, Hyper *h) {
 }
 
 template <Opt kOp> Status checkOptimizer(const KernelCall &call) {
-  const Layout l = layoutOf(kOp);
+  const Layout base = layoutOf(kOp);
+  if (isTorchOpt(kOp))
+    MPC_RETURN_IF_ERROR(checkArity(call, base.numInputs, base.numInputs + 1, call.numOutputs));
+  const Layout l = layoutOf(kOp, call);
   MPC_RETURN_IF_ERROR(checkArity(call, l.numInputs, l.numInputs, l.numOutputs));
   const TensorView &param = call.inputs[l.param];
-  if (param.dtype != DType::kF32 && param.dtype != DType::kF64)
+  const bool lowParam = param.dtype == DType::kF16 || param.dtype == DType::kBF16;
+  if (isTorchOpt(kOp)) {
+    if (param.dtype != DType::kF32 && param.dtype != DType::kF64 && !lowParam)
+      return kernelError(call, "parameter has dtype " + std::string(dtypeName(param.dtype)) +
+                                   ", expected f32, f64, f16 or bf16");
+  } else if (param.dtype != DType::kF32 && param.dtype != DType::kF64) {
     return kernelError(call, "parameter has dtype " + std::string(dtypeName(param.dtype)) + ", expected f32 or f64");
+  }
+  // The moments / buffers: f64 for f64 parameters, f32 otherwise.
+  const DType stateType = param.dtype == DType::kF64 ? DType::kF64 : DType::kF32;
   const TensorView &grad = call.inputs[l.grad];
-  MPC_RETURN_IF_ERROR(checkFloatTensor(call, grad, "gradient"));
-  if (param.dtype == DType::kF64) MPC_RETURN_IF_ERROR(checkDType(call, grad, DType::kF64, "gradient"));
+  if (param.dtype == DType::kF64) {
+    MPC_RETURN_IF_ERROR(checkDType(call, grad, DType::kF64, "gradient"));
+  } else if (grad.dtype != DType::kF32 && grad.dtype != DType::kF16 && grad.dtype != DType::kBF16) {
+    return kernelError(call, "gradient has dtype " + std::string(dtypeName(grad.dtype)) +
+                                 ", expected f32, f16 or bf16");
+  }
   MPC_RETURN_IF_ERROR(checkShape(call, grad, param, "gradient"));
   for (int s : l.state)
     if (s >= 0) {
-      MPC_RETURN_IF_ERROR(checkDType(call, call.inputs[s], param.dtype, "optimizer state"));
+      MPC_RETURN_IF_ERROR(checkDType(call, call.inputs[s], stateType, "optimizer state"));
       MPC_RETURN_IF_ERROR(checkShape(call, call.inputs[s], param, "optimizer state"));
     }
   const TensorView &lr = call.inputs[l.lr];
@@ -146,25 +196,51 @@ template <Opt kOp> Status checkOptimizer(const KernelCall &call) {
     MPC_RETURN_IF_ERROR(checkDType(call, call.inputs[l.step], DType::kI64, "step"));
     MPC_RETURN_IF_ERROR(checkScalar(call, call.inputs[l.step], "step"));
   }
+  if (l.skip >= 0) {
+    MPC_RETURN_IF_ERROR(checkDType(call, call.inputs[l.skip], DType::kF32, "skip"));
+    MPC_RETURN_IF_ERROR(checkScalar(call, call.inputs[l.skip], "skip"));
+  }
   MPC_RETURN_IF_ERROR(checkDType(call, call.outputs[0], param.dtype, "updated parameter"));
   MPC_RETURN_IF_ERROR(checkShape(call, call.outputs[0], param, "updated parameter"));
   for (int i = 0; i < 2; ++i)
     if (l.state[i] >= 0) {
-      MPC_RETURN_IF_ERROR(checkDType(call, call.outputs[1 + i], param.dtype, "updated optimizer state"));
+      MPC_RETURN_IF_ERROR(checkDType(call, call.outputs[1 + i], stateType, "updated optimizer state"));
       MPC_RETURN_IF_ERROR(checkShape(call, call.outputs[1 + i], param, "updated optimizer state"));
     }
+  if (l.working >= 0) {
+    const TensorView &w = call.outputs[l.working];
+    if (w.dtype != DType::kF16 && w.dtype != DType::kBF16)
+      return kernelError(call, "working copy has dtype " + std::string(dtypeName(w.dtype)) + ", expected f16 or bf16");
+    if (param.dtype == DType::kF64)
+      return kernelError(call, "a working copy needs an f32, f16 or bf16 parameter, got f64");
+    MPC_RETURN_IF_ERROR(checkShape(call, w, param, "working copy"));
+  }
   Hyper h;
   return hyperOf(call, kOp, &h);
 }
 
-// The loop body of each op for compute type A (= the parameter's type).
-template <Opt kOp, typename A, typename G>
+// Writes working[i] = round(param'[i]) over [b, e) (param' of storage type P).
+template <typename P> void writeWorking(const TensorView &w, const P *src, int64_t b, int64_t e) {
+  if (w.dtype == DType::kF16) {
+    Half *dst = w.as<Half>();
+    for (int64_t i = b; i < e; ++i) dst[i] = Elem<Half>::store(static_cast<float>(Elem<P>::load(src[i])));
+  } else {
+    BFloat16 *dst = w.as<BFloat16>();
+    for (int64_t i = b; i < e; ++i) dst[i] = Elem<BFloat16>::store(static_cast<float>(Elem<P>::load(src[i])));
+  }
+}
+
+// The loop body of each op for compute type A (FP32, or double for f64
+// parameters), gradient storage G and parameter storage P (A, or f16 / bf16
+// widened to FP32 and rounded back once).
+template <Opt kOp, typename A, typename G, typename P = A>
 void update(const KernelCall &call, const Layout &l, const Hyper &h, double lr, int64_t step) {
-  const A *param = call.inputs[l.param].as<const A>();
+  const P *param = call.inputs[l.param].as<const P>();
   const G *grad = call.inputs[l.grad].as<const G>();
   const A *s0 = l.state[0] >= 0 ? call.inputs[l.state[0]].as<const A>() : nullptr;
   const A *s1 = l.state[1] >= 0 ? call.inputs[l.state[1]].as<const A>() : nullptr;
-  A *outParam = call.outputs[0].as<A>();
+  P *outParam = call.outputs[0].as<P>();
+  const TensorView *working = l.working >= 0 ? &call.outputs[l.working] : nullptr;
   A *out0 = l.numOutputs > 1 ? call.outputs[1].as<A>() : nullptr;
   A *out1 = l.numOutputs > 2 ? call.outputs[2].as<A>() : nullptr;
   const A wd = static_cast<A>(h.weightDecay);
@@ -203,16 +279,16 @@ void update(const KernelCall &call, const Layout &l, const Hyper &h, double lr, 
 
   parallelFor(call.pool, call.inputs[l.param].numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      const A p = param[i];
+      const A p = static_cast<A>(Elem<P>::load(param[i]));
       const A g = static_cast<A>(Elem<G>::load(grad[i]));
       if constexpr (kOp == Opt::kSgd) {
-        outParam[i] = p - lrA * (g + wd * p);
+        outParam[i] = Elem<P>::store(p - lrA * (g + wd * p));
       } else if constexpr (kOp == Opt::kMomentum) {
         const A d = g + wd * p;
         const A buf = first ? d : c0 * s0[i] + c1 * d;
         const A upd = h.nesterov ? d + c0 * buf : buf;
         out0[i] = buf;
-        outParam[i] = p - lrA * upd;
+        outParam[i] = Elem<P>::store(p - lrA * upd);
       } else if constexpr (kOp == Opt::kAdam) {
         const A m0 = s0[i], v0 = s1[i];
         A pp = p, gg = g;
@@ -223,17 +299,17 @@ void update(const KernelCall &call, const Layout &l, const Hyper &h, double lr, 
         const A denom = std::sqrt(v) / c1 + static_cast<A>(h.eps);
         out0[i] = m;
         out1[i] = v;
-        outParam[i] = pp - c0 * (m / denom);
+        outParam[i] = Elem<P>::store(pp - c0 * (m / denom));
       } else if constexpr (kOp == Opt::kOnnxAdagrad) {
         const A gr = static_cast<A>(h.normCoef) * p + g;
         const A hn = s0[i] + gr * gr;
         out0[i] = hn;
-        outParam[i] = p - c0 * gr / (std::sqrt(hn) + static_cast<A>(h.eps));
+        outParam[i] = Elem<P>::store(p - c0 * gr / (std::sqrt(hn) + static_cast<A>(h.eps)));
       } else if constexpr (kOp == Opt::kOnnxMomentum) {
         const A gr = static_cast<A>(h.normCoef) * p + g;
         const A vn = static_cast<A>(h.alpha) * s0[i] + c0 * gr;
         out0[i] = vn;
-        outParam[i] = h.nesterov ? p - lrA * (gr + static_cast<A>(h.alpha) * vn) : p - lrA * vn;
+        outParam[i] = Elem<P>::store(h.nesterov ? p - lrA * (gr + static_cast<A>(h.alpha) * vn) : p - lrA * vn);
       } else {  // kOnnxAdam
         const A gr = static_cast<A>(h.normCoef) * p + g;
         const A vn = static_cast<A>(h.alpha) * s0[i] + static_cast<A>(1.0 - h.alpha) * gr;
@@ -241,23 +317,68 @@ void update(const KernelCall &call, const Layout &l, const Hyper &h, double lr, 
         const A xn = p - c0 * (vn / (std::sqrt(hn) + static_cast<A>(h.eps)));
         out0[i] = vn;
         out1[i] = hn;
-        outParam[i] = static_cast<A>(1.0 - h.normCoefPost) * xn;
+        outParam[i] = Elem<P>::store(static_cast<A>(1.0 - h.normCoefPost) * xn);
       }
+    }
+    if constexpr (!std::is_same_v<A, double>) {
+      if (working) writeWorking(*working, outParam, b, e);
     }
   });
 }
 
+// A skipped step: every output equals its input (copied where it does not
+// alias), the working copy is the rounded parameter.
+void skipUpdate(const KernelCall &call, const Layout &l) {
+  auto copyIfDistinct = [](const TensorView &in, const TensorView &out) {
+    if (in.data != out.data && in.nbytes() > 0) std::memcpy(out.data, in.data, in.nbytes());
+  };
+  copyIfDistinct(call.inputs[l.param], call.outputs[0]);
+  for (int i = 0; i < 2; ++i)
+    if (l.state[i] >= 0) copyIfDistinct(call.inputs[l.state[i]], call.outputs[1 + i]);
+  if (l.working < 0) return;
+  const TensorView &param = call.inputs[l.param];
+  const TensorView &w = call.outputs[l.working];
+  parallelFor(call.pool, param.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
+    switch (param.dtype) {
+    case DType::kF32: writeWorking(w, param.as<const float>(), b, e); break;
+    case DType::kF16: writeWorking(w, param.as<const Half>(), b, e); break;
+    case DType::kBF16: writeWorking(w, param.as<const BFloat16>(), b, e); break;
+    default: break;
+    }
+  });
+}
+
+template <Opt kOp, typename G> void updateFloat(const KernelCall &call, const Layout &l, const Hyper &h, double lr,
+                                                int64_t step) {
+  switch (call.inputs[l.param].dtype) {
+  case DType::kF16: update<kOp, float, G, Half>(call, l, h, lr, step); break;
+  case DType::kBF16: update<kOp, float, G, BFloat16>(call, l, h, lr, step); break;
+  default: update<kOp, float, G, float>(call, l, h, lr, step); break;
+  }
+}
+
 template <Opt kOp> Status optimizerKernel(const KernelCall &call) {
   MPC_RETURN_IF_ERROR(checkOptimizer<kOp>(call));
-  const Layout l = layoutOf(kOp);
+  const Layout l = layoutOf(kOp, call);
   Hyper h;
   MPC_RETURN_IF_ERROR(hyperOf(call, kOp, &h));
-  const double lr = loadFloat<double>(call.inputs[l.lr], 0);
+  const double lr = loadFloat<double>(call.inputs[l.lr], 0) * h.lrScale;
   const int64_t step = l.step >= 0 ? call.inputs[l.step].as<const int64_t>()[0] : 0;
   if (step < 0) return kernelError(call, "step counter is negative (" + std::to_string(step) + ")");
+  if (l.skip >= 0 && call.inputs[l.skip].as<const float>()[0] != 0.0f) {
+    skipUpdate(call, l);
+    return Status::ok();
+  }
   const DType pt = call.inputs[l.param].dtype, gt = call.inputs[l.grad].dtype;
   if (pt == DType::kF64) {
     update<kOp, double, double>(call, l, h, lr, step);
+  } else if constexpr (isTorchOptC(kOp)) {
+    switch (gt) {
+    case DType::kF32: updateFloat<kOp, float>(call, l, h, lr, step); break;
+    case DType::kF16: updateFloat<kOp, Half>(call, l, h, lr, step); break;
+    case DType::kBF16: updateFloat<kOp, BFloat16>(call, l, h, lr, step); break;
+    default: return kernelError(call, "unsupported gradient dtype " + std::string(dtypeName(gt)));
+    }
   } else {
     switch (gt) {
     case DType::kF32: update<kOp, float, float>(call, l, h, lr, step); break;
@@ -302,6 +423,18 @@ void registerOptimizerKernels(KernelRegistry &reg) {
   };
   const DType f32 = DType::kF32, f64 = DType::kF64;
   for (const Entry &e : ops) {
+    if (isTorchOpt(e.op)) {
+      // Any dtypes, with or without `skip` and `working`: the check validates
+      // the combination and names the operand at fault.
+      const Layout l = layoutOf(e.op);
+      for (int extraIn = 0; extraIn < 2; ++extraIn)
+        for (int extraOut = 0; extraOut < 2; ++extraOut)
+          addKernel(reg, e.name,
+                    std::vector<DType>(static_cast<size_t>(l.numInputs + extraIn + l.numOutputs + extraOut),
+                                       DType::kInvalid),
+                    e.fn, e.check);
+      continue;
+    }
     for (DType g : {f32, DType::kF16, DType::kBF16}) addKernel(reg, e.name, dtypesOf(e.op, f32, g, f32), e.fn, e.check);
     addKernel(reg, e.name, dtypesOf(e.op, f64, f64, f64), e.fn, e.check);
     addKernel(reg, e.name, dtypesOf(e.op, f64, f64, f32), e.fn, e.check);

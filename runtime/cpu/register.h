@@ -27,6 +27,7 @@ void registerLossKernels(KernelRegistry &reg);
 void registerPrecisionKernels(KernelRegistry &reg);
 void registerDropoutKernels(KernelRegistry &reg);
 void registerFusedElementwiseKernels(KernelRegistry &reg);
+void registerFp8Kernels(KernelRegistry &reg); // cpu/fp8.cpp
 } // namespace cpu
 
 } // namespace mpc::rt

@@ -1,5 +1,5 @@
 // The CPU kernels of docs/ops.md's "Gradient ops" and "Optimizer ops"
-// sections, plus `copy`. registerCpuKernels (register.cpp) calls
+// sections (with "Loss scaling, clipping and accumulation"), plus `copy`. registerCpuKernels (register.cpp) calls
 // registerCpuTrainingKernels.
 #pragma once
 
@@ -19,6 +19,7 @@ void registerGradNormKernels(KernelRegistry &reg);        // grad_norm.cpp
 void registerGradLossKernels(KernelRegistry &reg);        // grad_loss.cpp
 void registerGradMovementKernels(KernelRegistry &reg);    // grad_movement.cpp
 void registerOptimizerKernels(KernelRegistry &reg);       // optimizer.cpp
+void registerLossScalingKernels(KernelRegistry &reg);     // loss_scaling.cpp
 
 // Element i of a float tensor of any float dtype (f32, f64, f16, bf16) as A.
 template <typename A> inline A loadFloat(const TensorView &t, int64_t i) {

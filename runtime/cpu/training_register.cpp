@@ -1,5 +1,6 @@
 // Registration of the CPU training kernels (gradient ops, optimizer ops, copy).
 #include "cpu/training.h"
+#include "cpu/register.h"
 
 namespace mpc::rt {
 
@@ -11,6 +12,8 @@ void registerCpuTrainingKernels(KernelRegistry &reg) {
   cpu::registerGradLossKernels(reg);
   cpu::registerGradMovementKernels(reg);
   cpu::registerOptimizerKernels(reg);
+  cpu::registerLossScalingKernels(reg);
+  cpu::registerFp8Kernels(reg); // FP8 GEMMs and scaling (cpu/fp8.cpp)
 }
 
 namespace cpu {

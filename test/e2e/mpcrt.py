@@ -61,6 +61,10 @@ class Session:
     def run(self):
         self.rt.check(self.rt.lib.mpc_session_run(self.session), "running the plan")
 
+    def set_learning_rate(self, lr):
+        self.rt.check(self.rt.lib.mpc_session_set_learning_rate(self.session, ctypes.c_float(lr)),
+                      "setting the learning rate")
+
     def output(self, name):
         info = TensorInfo()
         self.rt.check(self.rt.lib.mpc_session_get_output(self.session, name.encode(),
@@ -69,6 +73,23 @@ class Session:
         shape = tuple(info.dims[i] for i in range(info.rank))
         buf = (ctypes.c_char * info.nbytes).from_address(info.data)
         return np.frombuffer(bytes(buf), dtype=DTYPES[info.dtype]).reshape(shape)
+
+    def state_bytes(self):
+        """Every state tensor's raw bytes, by name."""
+        count = ctypes.c_int32()
+        self.rt.check(self.rt.lib.mpc_plan_num_states(self.plan, ctypes.byref(count)),
+                      "counting states")
+        out = {}
+        for i in range(count.value):
+            info = TensorInfo()
+            self.rt.check(self.rt.lib.mpc_plan_state_info(self.plan, i, ctypes.byref(info)),
+                          f"reading state #{i}")
+            buf = (ctypes.c_char * info.nbytes)()
+            self.rt.check(self.rt.lib.mpc_session_read_state(
+                self.session, info.name, buf, ctypes.c_size_t(info.nbytes)),
+                f"reading state '{info.name.decode()}'")
+            out[info.name.decode()] = bytes(buf)
+        return out
 
     def state(self, name, like):
         out = np.empty_like(like)

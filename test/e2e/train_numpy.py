@@ -278,11 +278,15 @@ def compare_trajectory(rt, plan, params, batches, reference, optimizer, label):
           f"(final loss {loss:.5f})")
 
 
-def train_to(rt, plan, batches, steps):
+def train_to(rt, plan, batches, steps, decay_from=None):
+    """Runs `steps` steps cycling `batches`; with `decay_from`, the learning
+    rate decays linearly from that value to 0 over the run."""
     s = rt.session(plan)
     losses = []
     try:
         for i in range(steps):
+            if decay_from is not None:
+                s.set_learning_rate(decay_from * (1 - i / steps))
             for k, v in batches[i % len(batches)].items():
                 s.set_input(k, v)
             s.run()

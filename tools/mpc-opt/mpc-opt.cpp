@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Fp8Pipeline.h"
 #include "compiler/Pipelines.h"
 #include "compiler/TrainingPipeline.h"
 #include "compiler/onnx/Exporter.h"
@@ -17,6 +18,8 @@
 #include "passes/Passes.h"
 #include "passes/PrecisionReport.h"
 #include "passes/autodiff/Autodiff.h"
+#include "dialects/mpc/MpcOps.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -26,9 +29,12 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <unistd.h>
 
 using namespace mlir;
 
@@ -37,6 +43,20 @@ namespace {
 llvm::cl::list<std::string> inputShapes(
     "input-shape", llvm::cl::desc("Static shape for an ONNX graph input: name=d0,d1,..."),
     llvm::cl::value_desc("name=dims"));
+
+llvm::cl::opt<uint64_t> maxTensorBytes(
+    "max-tensor-bytes",
+    llvm::cl::desc("Refuse models with a tensor (initializer, input or activation) or plan "
+                   "arenas larger than this many bytes (default: the physical memory)"),
+    llvm::cl::init(0));
+
+/// --max-tensor-bytes, or the machine's physical memory.
+uint64_t memoryCap() {
+  if (maxTensorBytes)
+    return maxTensorBytes;
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  return pages > 0 && pageSize > 0 ? uint64_t(pages) * uint64_t(pageSize) : uint64_t(16) << 30;
+}
 
 llvm::cl::opt<std::string> emitKind("emit",
                                     llvm::cl::desc("Output: 'mlir' (default), 'onnx' or 'plan' (.mpcp)"),
@@ -81,13 +101,42 @@ llvm::cl::opt<std::string> optimizerSpec(
                    "weight_decay=..,momentum=..,dampening=..,nesterov]"),
     llvm::cl::init(""));
 
+llvm::cl::opt<std::string> lossScaleSpec(
+    "loss-scale",
+    llvm::cl::desc("With --train: dynamic[,init=..,growth=..,backoff=..,interval=..,min=..,max=..], "
+                   "static:<value> or none (default: dynamic with --autocast=fp16, else none)"),
+    llvm::cl::init(""));
+llvm::cl::opt<bool> masterWeightsFlag(
+    "master-weights",
+    llvm::cl::desc("With --train: store trainable parameters in low precision (--param-dtype, "
+                   "default the autocast dtype) with FP32 master copies the optimizer updates"),
+    llvm::cl::init(false));
+llvm::cl::opt<std::string> paramDtype(
+    "param-dtype", llvm::cl::desc("With --train: stored dtype of trainable parameters: fp32, bf16 "
+                                  "or fp16"),
+    llvm::cl::init(""));
+llvm::cl::opt<double> clipGradNorm(
+    "clip-grad-norm",
+    llvm::cl::desc("With --train: clip gradients to this global L2 norm (after unscaling)"),
+    llvm::cl::init(0));
+llvm::cl::opt<int64_t> accumulateSteps(
+    "accumulate", llvm::cl::desc("With --train: micro-batches per optimizer step"),
+    llvm::cl::init(1));
+llvm::cl::list<std::string> paramGroups(
+    "param-group",
+    llvm::cl::desc("With --train: REGEX:key=value,... hyper-parameters for matching parameters "
+                   "(lr_scale, weight_decay, beta1, beta2, eps, momentum, dampening); repeatable"));
+
 bool hasTrainingFlags() {
   return trainFlag || !lossName.empty() || !trainableRe.empty() || !frozenRe.empty() ||
-         !optimizerSpec.empty();
+         !optimizerSpec.empty() || !lossScaleSpec.empty() || masterWeightsFlag ||
+         !paramDtype.empty() || clipGradNorm.getNumOccurrences() ||
+         accumulateSteps.getNumOccurrences() || !paramGroups.empty();
 }
 
 bool hasHighLevelFlags() {
-  return hasTrainingFlags() || !autocastDtype.empty() || !precisionPolicy.empty() ||
+  return hasTrainingFlags() || mpc::hasFp8Flags() || !autocastDtype.empty() ||
+         !precisionPolicy.empty() ||
          keepIoTypes.getNumOccurrences() ||
          precisionPreset != "default" || !precisionReport.empty();
 }
@@ -110,6 +159,57 @@ void registerPasses() {
   mpc::registerMpcPasses();
 }
 
+/// With --plan-stats on a training step: the persistent bytes each trainable
+/// parameter costs (its stored value, FP32 master, moments, accumulator), as
+/// mixed-precision training papers count them.
+void printParameterState(ModuleOp module) {
+  SymbolTable symbols(module);
+  auto bytesOf = [&](StringRef sym) -> int64_t {
+    auto g = symbols.lookup<ml_program::GlobalOp>(sym);
+    auto type = g ? dyn_cast<RankedTensorType>(g.getType()) : RankedTensorType();
+    return type ? type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8) : 0;
+  };
+  int64_t elements = 0, bytes = 0;
+  llvm::StringMap<int64_t> byRole; // "param", "master", "exp_avg", ...
+  module.walk([&](Operation *op) {
+    if (!isa<mpc::SgdUpdateOp, mpc::MomentumUpdateOp, mpc::AdamUpdateOp>(op))
+      return;
+    elements += cast<RankedTensorType>(op->getResult(0).getType()).getNumElements();
+    StringRef param;
+    for (Value r : op->getResults())
+      for (Operation *user : r.getUsers())
+        if (auto store = dyn_cast<ml_program::GlobalStoreOp>(user)) {
+          StringRef sym = store.getGlobal().getLeafReference();
+          if (param.empty() || sym.size() < param.size())
+            param = sym;
+          bytes += bytesOf(sym);
+        }
+    for (Value r : op->getResults())
+      for (Operation *user : r.getUsers())
+        if (auto store = dyn_cast<ml_program::GlobalStoreOp>(user)) {
+          StringRef sym = store.getGlobal().getLeafReference();
+          StringRef role = sym == param ? "param" : sym.drop_front(param.size() + 1);
+          byRole[role] += bytesOf(sym);
+        }
+    if (int64_t acc = bytesOf((param + ".grad_accum").str())) {
+      bytes += acc;
+      byRole["grad_accum"] += acc;
+    }
+  });
+  if (elements == 0)
+    return;
+  llvm::errs() << llvm::format("plan: %lld trainable parameters, %.2f persistent bytes each (",
+                               static_cast<long long>(elements), double(bytes) / double(elements));
+  llvm::SmallVector<StringRef> roles;
+  for (auto &e : byRole)
+    roles.push_back(e.getKey());
+  llvm::sort(roles);
+  for (auto [i, role] : llvm::enumerate(roles))
+    llvm::errs() << (i ? " + " : "") << role << " "
+                 << llvm::format("%.2f", double(byRole.lookup(role)) / double(elements));
+  llvm::errs() << ")\n";
+}
+
 int fail(const std::string &message) {
   llvm::errs() << "mpc-opt: error: " << message << "\n";
   return 1;
@@ -125,6 +225,7 @@ int runPipeline(const std::string &inputFilename, const std::string &outputFilen
   OwningOpRef<ModuleOp> module;
   if (mpc::isOnnxPath(inputFilename)) {
     mpc::ImportOptions options;
+    options.maxTensorBytes = int64_t(std::min<uint64_t>(memoryCap(), uint64_t(INT64_MAX)));
     for (const std::string &spec : inputShapes) {
       std::string error;
       if (!mpc::parseInputShape(spec, options, error))
@@ -158,10 +259,21 @@ int runPipeline(const std::string &inputFilename, const std::string &outputFilen
   std::string pipelineError;
   if (!mpc::buildPipeline(pm, pipeline, context, pipelineError))
     return fail(pipelineError);
+  // FP8 GEMMs on the forward graph, after autocast, before training (compiler/Fp8Pipeline.h).
+  if (!mpc::buildFp8Pipeline(pm, autocastDtype, pipelineError))
+    return fail(pipelineError);
   // Training passes come after autocast: the backward follows the casts.
   mpc::TrainingOptions training{trainFlag, lossName, trainableRe, frozenRe, optimizerSpec};
+  training.autocast = autocastDtype;
+  training.lossScale = lossScaleSpec;
+  training.masterWeights = masterWeightsFlag;
+  training.paramDtype = paramDtype;
+  training.clipGradNorm = clipGradNorm;
+  training.accumulate = accumulateSteps;
+  training.paramGroups.assign(paramGroups.begin(), paramGroups.end());
   if (!mpc::buildTrainingPipeline(pm, training, pipelineError))
     return fail(pipelineError);
+  mpc::buildFp8ScaleUpdatePipeline(pm); // end-of-step FP8 scaling update, after training
   if (failed(applyPassManagerCLOptions(pm)) || failed(config.setupPassPipeline(pm)))
     return 1;
   // Lowering: elementwise chains become fusion groups, after every precision
@@ -192,7 +304,7 @@ int runPipeline(const std::string &inputFilename, const std::string &outputFilen
       return fail("--emit=plan writes a binary file: give it with -o model.mpcp");
     std::string error;
     mpc::PlanStats stats;
-    if (failed(mpc::emitPlan(*module, outputFilename, error, &stats)))
+    if (failed(mpc::emitPlan(*module, outputFilename, error, &stats, memoryCap())))
       return fail(error);
     if (planStats)
       llvm::errs() << "plan: " << stats.kernels << " kernels, " << stats.tensors
@@ -201,6 +313,8 @@ int runPipeline(const std::string &inputFilename, const std::string &outputFilen
     if (planStats && stats.stateTensors)
       llvm::errs() << "plan: " << stats.stateTensors << " state tensors, " << stats.stateCopies
                    << " copies into state\n";
+    if (planStats)
+      printParameterState(*module);
     if (planStats) {
       size_t groups = 0, fusedOps = 0;
       module->walk([&](mpc::FusedElementwiseOp op) {

@@ -1,5 +1,6 @@
 // mpc-run --train: the training loop.
 #include "train.h"
+#include "fp8_telemetry.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -35,7 +36,9 @@ const char *kTrainUsage =
     "  --classes C             the C of --synthetic (required if an input is an integer)\n"
     "  --seed S                seed of --synthetic (default 0)\n"
     "  --lr X                  set the learning rate (state 'optimizer.lr') first\n"
-    "  --log FILE.csv          write 'step,loss', one row per step\n"
+    "  --log FILE.csv          write 'step,loss,loss_scale,skipped,grad_norm', one row\n"
+    "                          per optimizer step (nan where the plan lacks a quantity)\n"
+    "  --fp8-history FILE.csv  write 'step,operand,amax,scale' per FP8 operand per step\n"
     "  --load-state FILE       restore every state tensor from a checkpoint first\n"
     "  --save-state FILE       save every state tensor (safetensors) at the end\n"
     "  --every K               with --save-state: also save every K steps\n"
@@ -132,6 +135,14 @@ void fillSynthetic(const PlanTensor &t, int64_t classes, std::mt19937_64 &rng, s
 
 bool isIntegerDType(DType t) { return t == DType::kI8 || t == DType::kI32 || t == DType::kI64; }
 
+// A --log cell: %.9g, and "nan" for every NaN (never "-nan").
+std::string csvNumber(float v) {
+  if (std::isnan(v)) return "nan";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.9g", static_cast<double>(v));
+  return b;
+}
+
 void checkStatus(const Status &s, const std::function<void(const std::string &)> &die) {
   if (!s.isOk()) die(s.message());
 }
@@ -155,6 +166,7 @@ bool parseTrainFlag(const std::string &arg, const std::function<std::string()> &
       die("--lr expects a finite number >= 0, got '" + v + "'");
     o->hasLr = true;
   } else if (arg == "--log") o->logPath = takeValue();
+  else if (parseFp8HistoryFlag(arg, takeValue)) {}  // fp8_telemetry.h
   else if (arg == "--save-state") o->saveState = takeValue();
   else if (arg == "--load-state") o->loadState = takeValue();
   else if (arg == "--every") o->every = parseInt("--every", takeValue(), 1, die);
@@ -224,22 +236,35 @@ void runTraining(const TrainOptions &o, const Plan &plan, Session &session,
   else if (lossName != kLossOutputName)
     std::printf("mpc-run: reporting output '%s' as the loss\n", lossName.c_str());
 
+  // Loss scaling and gradient accumulation (docs/training.md).
+  const int64_t accumulation = accumulationSteps(plan);
+  const bool lossScaling = plan.findState(kLossScaleStateName) >= 0;
+  if (accumulation > 1)
+    std::printf("mpc-run: gradient accumulation: %lld micro-batches per step\n", static_cast<long long>(accumulation));
+  // Micro-batch counter: batch k of the data is used by micro-batch k. It
+  // continues the plan's counters when resuming.
+  int64_t batchIndex = stepBase * accumulation;
+  if (accumulation > 1 && plan.findState(kMicroStepStateName) >= 0) {
+    const TensorView &m = session.tensorView(plan.findState(kMicroStepStateName));
+    if (m.dtype == DType::kI64 && m.numel() == 1) batchIndex = *m.as<const int64_t>();
+  }
+
   std::FILE *log = nullptr;
   if (!o.logPath.empty()) {
     log = std::fopen(o.logPath.c_str(), "w");
     if (!log) die("--log: cannot create '" + o.logPath + "': " + std::strerror(errno));
-    std::fprintf(log, "step,loss\n");
+    std::fprintf(log, "step,loss,loss_scale,skipped,grad_norm\n");
   }
 
+  Fp8Telemetry fp8History(plan, session, die);  // --fp8-history (fp8_telemetry.h)
   std::vector<uint8_t> buf;
-  auto t0 = std::chrono::steady_clock::now();
-  auto lastPrint = t0;
-  int64_t lastPrintStep = 0;
-  for (int64_t k = 0; k < o.steps; ++k) {
+  // Sets every graph input from batch `index` (--data: cycled; --synthetic:
+  // one generator per (seed, index, input)).
+  auto feed = [&](int64_t index) {
     for (const PlanBinding &in : plan.inputs()) {
       const PlanTensor &t = plan.tensors()[in.tensor];
       if (!batches.empty()) {
-        const std::string &b = batches[static_cast<size_t>(stepBase + k) % batches.size()];
+        const std::string &b = batches[static_cast<size_t>(index) % batches.size()];
         std::string f = o.dataDir + "/" + b + "/" + sanitize(in.name) + ".npy";
         NpyArray arr;
         Status s = readNpy(f, t.dtype, &arr);
@@ -248,11 +273,9 @@ void runTraining(const TrainOptions &o, const Plan &plan, Session &session,
                              arr.data.size());
         if (!s.isOk()) die(s.message() + " (from '" + f + "')");
       } else {
-        // One generator per (seed, step, input index): batches do not depend
-        // on anything else.
         uint64_t idx = static_cast<uint64_t>(&in - plan.inputs().data());
         std::seed_seq seq{static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32),
-                          static_cast<uint32_t>(stepBase + k), static_cast<uint32_t>(static_cast<uint64_t>(stepBase + k) >> 32),
+                          static_cast<uint32_t>(index), static_cast<uint32_t>(static_cast<uint64_t>(index) >> 32),
                           static_cast<uint32_t>(idx)};
         std::mt19937_64 rng(seq);
         fillSynthetic(t, o.classes, rng, &buf);
@@ -261,20 +284,49 @@ void runTraining(const TrainOptions &o, const Plan &plan, Session &session,
         if (!s.isOk()) die(s.message());
       }
     }
-    float loss = NAN;
-    bool has = false;
-    Status s = trainStep(session, &loss, &has);
+  };
+
+  LossScaleMonitor monitor;
+  int64_t skippedSteps = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  auto lastPrint = t0;
+  int64_t lastPrintStep = 0;
+  for (int64_t k = 0; k < o.steps; ++k) {
+    StepInfo info;
+    Status s = trainStep(
+        session,
+        [&](Session &, int64_t) {
+          feed(batchIndex++);
+          return Status::ok();
+        },
+        &info);
     if (!s.isOk()) die("step " + std::to_string(stepBase + k + 1) + ": " + s.message());
+    const float loss = info.loss;
     const int64_t step = stepBase + k + 1;
-    if (log) std::fprintf(log, "%lld,%.9g\n", static_cast<long long>(step), static_cast<double>(loss));
+    if (info.skipped) {
+      ++skippedSteps;
+      std::printf("mpc-run: skipped step %lld: non-finite gradient%s%s%s\n", static_cast<long long>(step),
+                  info.nonfiniteTensor.empty() ? "" : " in '", info.nonfiniteTensor.c_str(),
+                  info.nonfiniteTensor.empty() ? "" : "'");
+    }
+    const std::string warning = monitor.observe(info);
+    if (!warning.empty()) std::printf("mpc-run: warning: %s\n", warning.c_str());
+    if (log)
+      std::fprintf(log, "%lld,%s,%s,%d,%s\n", static_cast<long long>(step), csvNumber(loss).c_str(),
+                   csvNumber(info.lossScale).c_str(), info.skipped ? 1 : 0, csvNumber(info.gradNorm).c_str());
+    fp8History.record(step);
     const bool last = k + 1 == o.steps;
     if ((k + 1) % o.printEvery == 0 || last) {
       auto now = std::chrono::steady_clock::now();
       const double secs = std::chrono::duration<double>(now - lastPrint).count();
       const double rate = secs > 0 ? static_cast<double>(k + 1 - lastPrintStep) / secs : 0.0;
-      std::printf("step %lld/%lld  loss %.6g  %.2f steps/s  %.1f samples/s\n", static_cast<long long>(step),
-                  static_cast<long long>(stepBase + o.steps), static_cast<double>(loss), rate,
-                  rate * static_cast<double>(samplesPerStep));
+      char scale[64] = "";
+      if (lossScaling)
+        std::snprintf(scale, sizeof scale, "  scale=%g skipped=%lld", static_cast<double>(info.lossScale),
+                      static_cast<long long>(skippedSteps));
+      std::printf("step %lld/%lld  loss %.6g%s  %.2f steps/s  %.1f samples/s\n", static_cast<long long>(step),
+                  static_cast<long long>(stepBase + o.steps), static_cast<double>(loss), scale, rate,
+                  rate * static_cast<double>(samplesPerStep * accumulation));
       std::fflush(stdout);
       lastPrint = now;
       lastPrintStep = k + 1;

@@ -145,6 +145,42 @@ mpc_status mpc_session_save_state(const mpc_session *session, const char *path);
  * state is unchanged. */
 mpc_status mpc_session_load_state(mpc_session *session, const char *path);
 
+/* ---- Loss scaling, gradient accumulation, telemetry (docs/training.md) ----
+ * A plan compiled with dynamic loss scaling has the state "loss_scale.scale"
+ * and the outputs "found_inf", "grad_norm" and "nonfinite_index"; one
+ * compiled with gradient accumulation (K micro-batches per optimizer step)
+ * has the state "accumulate.micro_step". */
+
+/* What one optimizer step did. */
+typedef struct mpc_step_info {
+  float loss;                   /* mean of the step's micro-batch losses; NaN without a loss output */
+  float loss_scale;             /* the loss scale this step used; NaN without loss scaling */
+  float grad_norm;              /* global L2 norm of the unscaled gradients; NaN when absent */
+  int32_t has_loss_scale;       /* 1 when the plan has dynamic loss scaling */
+  int32_t skipped;              /* 1 when the optimizer step was skipped (non-finite gradient) */
+  int32_t step_complete;        /* 1 when this call finished an optimizer step (always when K == 1) */
+  int32_t micro_batches;        /* micro-batches run in this step so far */
+  const char *nonfinite_tensor; /* first gradient with an inf/NaN, or NULL; valid until the next call */
+  const char *warning;          /* loss scale monitor warning (once per episode), or NULL; same lifetime */
+} mpc_step_info;
+
+/* Runs the plan once on the inputs set (one micro-batch; a whole step when
+ * the plan does not accumulate gradients) and fills *info. With K > 1 set the
+ * next micro-batch's inputs and call again until info->step_complete is 1;
+ * until then only step_complete and micro_batches are meaningful (the other
+ * fields are NaN / 0 / NULL). Complete steps feed the session's loss scale
+ * monitor (see mpc_session_set_loss_scale_monitor). */
+mpc_status mpc_session_train_step_info(mpc_session *session, mpc_step_info *info);
+/* K: micro-batches per optimizer step (1 without gradient accumulation). */
+mpc_status mpc_session_accumulation_steps(const mpc_session *session, int32_t *steps);
+/* Configures the loss scale monitor, which warns (info->warning) when the
+ * scale keeps falling: the scale a step used is below min_scale, or at least
+ * max_backoffs of the last `window` steps were skipped. Defaults: 1.0, 8, 100.
+ * min_scale >= 0 (0: no floor check), max_backoffs >= 0 (0: no count check),
+ * window >= 1. Resets the monitor's history. */
+mpc_status mpc_session_set_loss_scale_monitor(mpc_session *session, float min_scale, int32_t max_backoffs,
+                                              int32_t window);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -15,6 +15,8 @@
 //   session.setLearningRate(1e-4f);
 //   session.saveState("ck.safetensors");  session.loadState("ck.safetensors");
 //   std::vector<float> w = session.readState<float>("fc1.weight");
+// With loss scaling / gradient accumulation, trainStepInfo() reports what the
+// step did (one call per micro-batch; stepComplete at the step's end).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +54,14 @@ template <> struct DTypeOf<bool> { static constexpr mpc_dtype value = MPC_DTYPE_
 }  // namespace detail
 
 enum class Device { kCPU = MPC_DEVICE_CPU, kCUDA = MPC_DEVICE_CUDA };
+
+// mpc_step_info with owned strings ("" where the C struct has NULL).
+struct StepInfo {
+  float loss = 0, lossScale = 0, gradNorm = 0;
+  bool hasLossScale = false, skipped = false, stepComplete = false;
+  int32_t microBatches = 0;
+  std::string nonfiniteTensor, warning;
+};
 
 // A described tensor; `data` is null for plan queries and points into the
 // session for outputs (valid until the next run).
@@ -182,6 +192,28 @@ public:
     float loss = 0;
     detail::check(mpc_session_train_step(session_, &loss));
     return loss;
+  }
+  // One micro-batch (a whole step without gradient accumulation) with its
+  // telemetry; see mpc_session_train_step_info.
+  StepInfo trainStepInfo() {
+    mpc_step_info c;
+    detail::check(mpc_session_train_step_info(session_, &c));
+    StepInfo r;
+    r.loss = c.loss, r.lossScale = c.loss_scale, r.gradNorm = c.grad_norm;
+    r.hasLossScale = c.has_loss_scale != 0, r.skipped = c.skipped != 0, r.stepComplete = c.step_complete != 0;
+    r.microBatches = c.micro_batches;
+    if (c.nonfinite_tensor) r.nonfiniteTensor = c.nonfinite_tensor;
+    if (c.warning) r.warning = c.warning;
+    return r;
+  }
+  // Micro-batches per optimizer step (1 without gradient accumulation).
+  int32_t accumulationSteps() const {
+    int32_t k = 1;
+    detail::check(mpc_session_accumulation_steps(session_, &k));
+    return k;
+  }
+  void setLossScaleMonitor(float minScale, int32_t maxBackoffs, int32_t window) {
+    detail::check(mpc_session_set_loss_scale_monitor(session_, minScale, maxBackoffs, window));
   }
   // The learning rate (the state "optimizer.lr").
   void setLearningRate(float lr) { detail::check(mpc_session_set_learning_rate(session_, lr)); }

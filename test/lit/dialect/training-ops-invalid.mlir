@@ -114,3 +114,79 @@ func.func @onnx_adam_r(%r: tensor<1xf32>, %t: tensor<i64>, %x: tensor<4xf32>) {
   %0:3 = mpc.onnx_adam %r, %t, %x, %x, %x, %x : (tensor<1xf32>, tensor<i64>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
+
+// -----
+
+func.func @unscale_names(%g: tensor<8xf32>, %s: tensor<f32>) {
+  // expected-error@+1 {{'mpc.unscale_and_check' op names lists 2 parameters for 1 gradients}}
+  %u, %inf, %idx, %norm = mpc.unscale_and_check %g, %s {names = "a\nb"} : (tensor<8xf32>, tensor<f32>) -> (tensor<8xf32>, tensor<f32>, tensor<i64>, tensor<f32>)
+  return
+}
+
+// -----
+
+func.func @clip_max_norm(%g: tensor<8xf32>, %n: tensor<f32>) {
+  // expected-error@+1 {{'mpc.clip_grad_norm' op max_norm must be positive and finite, got 0}}
+  %c = mpc.clip_grad_norm %g, %n {max_norm = 0.0 : f32} : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @accumulate_shape(%acc: tensor<8xf32>, %g: tensor<4xf32>, %t: tensor<i64>) {
+  // expected-error@+2 {{'mpc.accumulate_grad' grad of type 'tensor<4xf32>' does not have the shape of acc 'tensor<8xf32>'}}
+  // expected-error@+1 {{'mpc.accumulate_grad' op failed to infer returned types}}
+  %a = mpc.accumulate_grad %acc, %g, %t {steps = 2 : i64} : (tensor<8xf32>, tensor<4xf32>, tensor<i64>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @accumulate_steps(%t: tensor<i64>) {
+  // expected-error@+1 {{'mpc.accumulation_skip' op steps must be at least 1, got 0}}
+  %h = mpc.accumulation_skip %t {steps = 0 : i64} : (tensor<i64>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @scale_update_factors(%s: tensor<f32>, %t: tensor<i64>, %inf: tensor<f32>) {
+  // expected-error@+1 {{'mpc.loss_scale_update' op backoff_factor must be in (0, 1), got 1.5}}
+  %s2, %t2 = mpc.loss_scale_update %s, %t, %inf {backoff_factor = 1.5 : f32} : (tensor<f32>, tensor<i64>, tensor<f32>) -> (tensor<f32>, tensor<i64>)
+  return
+}
+
+// -----
+
+func.func @scale_update_clamp(%s: tensor<f32>, %t: tensor<i64>, %inf: tensor<f32>) {
+  // expected-error@+1 {{'mpc.loss_scale_update' op min_scale 8.000000e+00 exceeds max_scale 4.000000e+00}}
+  %s2, %t2 = mpc.loss_scale_update %s, %t, %inf {min_scale = 8.0 : f32, max_scale = 4.0 : f32} : (tensor<f32>, tensor<i64>, tensor<f32>) -> (tensor<f32>, tensor<i64>)
+  return
+}
+
+// -----
+
+func.func @working_type_needs_f32(%p: tensor<8xbf16>, %g: tensor<8xf32>, %lr: tensor<f32>) {
+  // expected-error@+2 {{'mpc.sgd_update' a working copy needs an f32 (master) param, got 'tensor<8xbf16>'}}
+  // expected-error@+1 {{'mpc.sgd_update' op failed to infer returned types}}
+  %p2:2 = mpc.sgd_update %p, %g, %lr {working_type = f16} : (tensor<8xbf16>, tensor<8xf32>, tensor<f32>) -> (tensor<8xbf16>, tensor<8xf16>)
+  return
+}
+
+// -----
+
+func.func @working_type_fp(%p: tensor<8xf32>, %g: tensor<8xf32>, %lr: tensor<f32>) {
+  // expected-error@+2 {{'mpc.sgd_update' working_type must be f16 or bf16, got 'f64'}}
+  // expected-error@+1 {{'mpc.sgd_update' op failed to infer returned types}}
+  %p2:2 = mpc.sgd_update %p, %g, %lr {working_type = f64} : (tensor<8xf32>, tensor<8xf32>, tensor<f32>) -> (tensor<8xf32>, tensor<8xf64>)
+  return
+}
+
+// -----
+
+func.func @accumulate_dtype(%acc: tensor<8xbf16>, %g: tensor<8xbf16>, %t: tensor<i64>) {
+  // expected-error@+2 {{'mpc.accumulate_grad' acc must be 'tensor<8xf32>' for grad 'tensor<8xbf16>', got 'tensor<8xbf16>'}}
+  // expected-error@+1 {{'mpc.accumulate_grad' op failed to infer returned types}}
+  %a = mpc.accumulate_grad %acc, %g, %t {steps = 2 : i64} : (tensor<8xbf16>, tensor<8xbf16>, tensor<i64>) -> tensor<8xbf16>
+  return
+}

@@ -90,3 +90,30 @@ func.func @dropout_offset(%x: tensor<4x8xf32>, %step: tensor<i64>) {
   %y:2 = mpc.dropout %x, %step {ratio = 0.1 : f32} : (tensor<4x8xf32>, tensor<i64>) -> (tensor<4x8xf32>, tensor<4x8xi1>)
   return
 }
+
+// -----
+
+// CHECK-LABEL: func @loss_scaling_ops
+func.func @loss_scaling_ops(%g0: tensor<4x8xbf16>, %g1: tensor<8xf32>, %s: tensor<f32>, %t: tensor<i64>, %acc: tensor<8xf32>, %p: tensor<8xf32>, %lr: tensor<f32>, %m: tensor<8xf32>) {
+  // CHECK: mpc.unscale_and_check %{{.*}}, %{{.*}}, %{{.*}} {names = "w\0Ab"} : (tensor<4x8xbf16>, tensor<8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>, tensor<f32>)
+  %u:2, %inf, %idx, %norm = mpc.unscale_and_check %g0, %g1, %s {names = "w\nb"} : (tensor<4x8xbf16>, tensor<8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>, tensor<f32>)
+  // CHECK: mpc.clip_grad_norm %{{.*}}, %{{.*}}, %{{.*}} {max_norm = 1.000000e+00 : f32} : (tensor<4x8xf32>, tensor<8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<8xf32>)
+  %c:2 = mpc.clip_grad_norm %u#0, %u#1, %norm {max_norm = 1.0 : f32} : (tensor<4x8xf32>, tensor<8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<8xf32>)
+  // CHECK: mpc.accumulate_grad %{{.*}}, %{{.*}}, %{{.*}} {steps = 4 : i64} : (tensor<8xf32>, tensor<8xf32>, tensor<i64>) -> tensor<8xf32>
+  %a = mpc.accumulate_grad %acc, %c#1, %t {steps = 4 : i64} : (tensor<8xf32>, tensor<8xf32>, tensor<i64>) -> tensor<8xf32>
+  // CHECK: mpc.accumulation_skip %{{.*}} {steps = 4 : i64} : (tensor<i64>) -> tensor<f32>
+  %hold = mpc.accumulation_skip %t {steps = 4 : i64} : (tensor<i64>) -> tensor<f32>
+  // CHECK: mpc.count_step %{{.*}}, %{{.*}} : (tensor<i64>, tensor<f32>) -> tensor<i64>
+  %t2 = mpc.count_step %t, %inf : (tensor<i64>, tensor<f32>) -> tensor<i64>
+  // CHECK: mpc.count_step %{{.*}} : (tensor<i64>) -> tensor<i64>
+  %t3 = mpc.count_step %t : (tensor<i64>) -> tensor<i64>
+  // CHECK: mpc.loss_scale_update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {growth_interval = 100 : i64, min_scale = 1.000000e+00 : f32} : (tensor<f32>, tensor<i64>, tensor<f32>, tensor<f32>) -> (tensor<f32>, tensor<i64>)
+  %s2, %tr2 = mpc.loss_scale_update %s, %t, %inf, %hold {growth_interval = 100 : i64, min_scale = 1.0 : f32} : (tensor<f32>, tensor<i64>, tensor<f32>, tensor<f32>) -> (tensor<f32>, tensor<i64>)
+  // The optimizer extensions: skip flag, working copy, lr_scale.
+  // CHECK: mpc.adam_update {{.*}} {lr_scale = 5.000000e-01 : f32, working_type = bf16} : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xbf16>)
+  %p2:4 = mpc.adam_update %p, %a, %m, %m, %t, %lr, %inf {lr_scale = 0.5 : f32, working_type = bf16} : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<i64>, tensor<f32>, tensor<f32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xbf16>)
+  // CHECK: mpc.sgd_update {{.*}} : (tensor<8xbf16>, tensor<8xf32>, tensor<f32>, tensor<f32>) -> tensor<8xbf16>
+  %pb = mpc.cast %p : (tensor<8xf32>) -> tensor<8xbf16>
+  %p3 = mpc.sgd_update %pb, %a, %lr, %hold : (tensor<8xbf16>, tensor<8xf32>, tensor<f32>, tensor<f32>) -> tensor<8xbf16>
+  return
+}

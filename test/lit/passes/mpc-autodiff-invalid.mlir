@@ -21,18 +21,3 @@ module {
     return %a : tensor<f32>
   }
 }
-
-// -----
-
-module {
-  ml_program.global private @g(dense<1.0> : tensor<6xf32>) : tensor<6xf32>
-  func.func @main(%x: tensor<2x6xf32>) -> (tensor<f32> {mpc.name = "loss"}) {
-    %g = ml_program.global_load_const @g : tensor<6xf32>
-    // expected-error@+1 {{'mpc.layer_norm' op gradient: the mean and inv_std_dev results of layer_norm are not differentiable (only y is)}}
-    %y:3 = mpc.layer_norm %x, %g {axis = 1 : i64} : (tensor<2x6xf32>, tensor<6xf32>) -> (tensor<2x6xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
-    %l = mpc.reduce_sum %y#1 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x1xf32>) -> tensor<f32>
-    %m = mpc.reduce_sum %y#0 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x6xf32>) -> tensor<f32>
-    %s = mpc.add %l, %m : (tensor<f32>, tensor<f32>) -> tensor<f32>
-    return %s : tensor<f32>
-  }
-}

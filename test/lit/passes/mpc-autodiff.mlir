@@ -314,3 +314,72 @@ module {
     return %l : tensor<f32>
   }
 }
+
+// -----
+
+// layer_norm's mean and inv_std_dev and batch_norm_train's running
+// statistics are differentiable: their gradients add to dx (d mean / dx = 1/N,
+// d inv_std_dev / dx = -inv_std_dev^3 (x - mean) / N; d new_running_mean / dx
+// = (1 - momentum) / N, d new_running_var / dx = 2 (1 - momentum) (x - mean_c) / N).
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: tensor<2x3xf32> {mpc.name = "x.grad"}
+// CHECK: %[[C:.*]] = mpc.constant {value = dense<0.333333343> : tensor<f32>}
+// CHECK: %[[DMEAN:.*]] = mpc.mul %{{.*}}, %[[C]] : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+// CHECK: %[[SQ:.*]] = mpc.mul %inv_std_dev, %inv_std_dev
+// CHECK: %[[CUBE:.*]] = mpc.mul %inv_std_dev, %[[SQ]]
+// CHECK: mpc.constant {value = dense<-0.333333343> : tensor<f32>}
+// CHECK: %[[XM:.*]] = mpc.sub %x, %mean : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+// CHECK: %[[DINV:.*]] = mpc.mul %[[XM]], %{{.*}} : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+// CHECK: %[[DX:.*]] = mpc.add %[[DINV]], %[[DMEAN]]
+// CHECK: return %{{.*}}, %[[DX]]
+module {
+  ml_program.global private @x(dense<[[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]]> : tensor<2x3xf32>) : tensor<2x3xf32>
+  ml_program.global private @g(dense<1.0> : tensor<3xf32>) : tensor<3xf32>
+  func.func @main() -> (tensor<f32> {mpc.name = "loss"}) {
+    %x = ml_program.global_load_const @x : tensor<2x3xf32>
+    %g = ml_program.global_load_const @g : tensor<3xf32>
+    %y:3 = mpc.layer_norm %x, %g {axis = 1 : i64} : (tensor<2x3xf32>, tensor<3xf32>) -> (tensor<2x3xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
+    %l = mpc.reduce_sum %y#1 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x1xf32>) -> tensor<f32>
+    %r = mpc.reduce_sum %y#2 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x1xf32>) -> tensor<f32>
+    %s = mpc.add %l, %r : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
+
+
+// -----
+
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: tensor<3x2xf32> {mpc.name = "x.grad"}, tensor<2xf32> {mpc.name = "rm.grad"}, tensor<2xf32> {mpc.name = "rv.grad"}
+// CHECK-NOT: batch_norm_train_grad
+// (1 - 0.75) / 3
+// CHECK: mpc.constant {value = dense<0.0833333358> : tensor<f32>}
+// CHECK: %[[DRM:.*]] = mpc.mul
+// CHECK: %[[SUM:.*]] = mpc.reduce_sum %x {axes = array<i64: 0>} : (tensor<3x2xf32>) -> tensor<1x2xf32>
+// CHECK: %[[MEAN:.*]] = mpc.mul %[[SUM]]
+// 2 (1 - 0.75) / 3
+// CHECK: mpc.constant {value = dense<0.166666672> : tensor<f32>}
+// CHECK: %[[XM:.*]] = mpc.sub %x, %[[MEAN]]
+// CHECK: %[[DRV:.*]] = mpc.mul %[[XM]], %{{.*}} : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+// CHECK: %[[DX:.*]] = mpc.add %[[DRV]], %[[DRM]]
+// running_mean, running_var: momentum * dy
+// CHECK: mpc.constant {value = dense<7.500000e-01> : tensor<f32>}
+// CHECK: return %{{.*}}, %[[DX]], %{{.*}}, %{{.*}}
+module {
+  ml_program.global private @x(dense<[[1.0, 2.0], [4.0, 0.5], [-1.0, 3.0]]> : tensor<3x2xf32>) : tensor<3x2xf32>
+  ml_program.global private @s(dense<1.0> : tensor<2xf32>) : tensor<2xf32>
+  ml_program.global private @t(dense<0.0> : tensor<2xf32>) : tensor<2xf32>
+  ml_program.global private @rm(dense<0.0> : tensor<2xf32>) : tensor<2xf32>
+  ml_program.global private @rv(dense<1.0> : tensor<2xf32>) : tensor<2xf32>
+  func.func @main() -> (tensor<f32> {mpc.name = "loss"}) {
+    %x = ml_program.global_load_const @x : tensor<3x2xf32>
+    %s = ml_program.global_load_const @s : tensor<2xf32>
+    %t = ml_program.global_load_const @t : tensor<2xf32>
+    %rm = ml_program.global_load_const @rm : tensor<2xf32>
+    %rv = ml_program.global_load_const @rv : tensor<2xf32>
+    %0:3 = mpc.batch_norm_train %x, %s, %t, %rm, %rv {momentum = 0.75 : f32} : (tensor<3x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> (tensor<3x2xf32>, tensor<2xf32>, tensor<2xf32>)
+    %a = mpc.add %0#1, %0#2 : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+    %l = mpc.reduce_sum %a {axes = array<i64: 0>, keepdims = false} : (tensor<2xf32>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}

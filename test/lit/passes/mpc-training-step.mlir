@@ -11,8 +11,9 @@
 // the kernel that computes it (no copy) when that kernel is the last reader of
 // the old value; otherwise a `copy` kernel runs at the end of the step.
 // RUN: mpc-opt %S/Inputs/training-step-mlp.mlir -mpc-training-step="optimizer=adam" --emit=plan -o %t.mpcp --plan-stats 2>&1 | FileCheck %s --check-prefix=PLAN
-// PLAN: plan: 20 kernels
+// PLAN: plan: 21 kernels
 // PLAN-NEXT: plan: 17 state tensors, 0 copies into state
+// PLAN-NEXT: plan: 21 trainable parameters, 12.00 persistent bytes each (exp_avg 4.00 + exp_avg_sq 4.00 + param 4.00)
 // RUN: mpc-opt %S/Inputs/state-store.mlir --emit=plan -o %t.2.mpcp --plan-stats 2>&1 | FileCheck %s --check-prefix=COPY
 // COPY: plan: 5 kernels
 // COPY-NEXT: plan: 3 state tensors, 2 copies into state
@@ -45,7 +46,7 @@
 // ADAMW: ml_program.global private mutable @bn.bias.exp_avg_sq(
 // ADAMW: ml_program.global private mutable @dropout.offset(dense<0> : tensor<i64>) : tensor<i64>
 // ADAMW-LABEL: func.func @main(
-// ADAMW-SAME: -> (tensor<f32> {mpc.name = "loss"}, tensor<2x3xf32> {mpc.name = "y"})
+// ADAMW-SAME: -> (tensor<f32> {mpc.name = "loss"}, tensor<2x3xf32> {mpc.name = "y"}, tensor<f32> {mpc.name = "grad_norm"}, tensor<f32> {mpc.name = "found_inf"}, tensor<i64> {mpc.name = "nonfinite_index"})
 // ADAMW: %[[OFF:.*]] = ml_program.global_load @dropout.offset : tensor<i64>
 // ADAMW: %[[W:.*]] = ml_program.global_load @fc.w : tensor<4x3xf32>
 // ADAMW: %[[M:.*]] = ml_program.global_load @bn.mean
@@ -56,22 +57,26 @@
 // ADAMW: %[[DW:.*]] = mpc.matmul %{{.*}}, %{{.*}} : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
 // ADAMW: %[[LR:.*]] = ml_program.global_load @optimizer.lr : tensor<f32>
 // ADAMW: %[[STEP:.*]] = ml_program.global_load @optimizer.step : tensor<i64>
+// The gradients pass through one fused unscale + non-finite check + norm
+// (the scale is 1 until mpc-loss-scaling installs one).
+// ADAMW: %[[ONE:.*]] = mpc.constant {value = dense<1.000000e+00> : tensor<f32>}
+// ADAMW: %[[U:.*]]:3, %[[INF:.*]], %[[IDX:.*]], %[[NORM:.*]] = mpc.unscale_and_check %[[DW]], %{{.*}}, %{{.*}}, %[[ONE]] {names = "fc.w\0Abn.scale\0Abn.bias"}
 // ADAMW: %[[MW:.*]] = ml_program.global_load @fc.w.exp_avg :
 // ADAMW: %[[VW:.*]] = ml_program.global_load @fc.w.exp_avg_sq :
-// ADAMW: %[[P:.*]], %[[PM:.*]], %[[PV:.*]] = mpc.adam_update %[[W]], %[[DW]], %[[MW]], %[[VW]], %[[STEP]], %[[LR]] {decoupled = true, weight_decay = 0.00999999977 : f32}
+// ADAMW: %[[P:.*]], %[[PM:.*]], %[[PV:.*]] = mpc.adam_update %[[W]], %[[U]]#0, %[[MW]], %[[VW]], %[[STEP]], %[[LR]] {decoupled = true, weight_decay = 0.00999999977 : f32}
 // ADAMW: ml_program.global_store @fc.w = %[[P]]
 // ADAMW: ml_program.global_store @fc.w.exp_avg = %[[PM]]
 // ADAMW: ml_program.global_store @fc.w.exp_avg_sq = %[[PV]]
 // ADAMW: mpc.adam_update %bn.scale
 // ADAMW: mpc.adam_update %bn.bias
 // ADAMW-NOT: mpc.adam_update
-// ADAMW: %[[STEP1:.*]] = mpc.add %[[STEP]], %{{.*}} : (tensor<i64>, tensor<i64>) -> tensor<i64>
+// ADAMW: %[[STEP1:.*]] = mpc.count_step %[[STEP]] : (tensor<i64>) -> tensor<i64>
 // ADAMW: ml_program.global_store @optimizer.step = %[[STEP1]]
 // ADAMW: ml_program.global_store @bn.mean = %[[RM]]
 // ADAMW: ml_program.global_store @bn.var = %[[RV]]
-// ADAMW: %[[OFF1:.*]] = mpc.add %[[OFF]], %{{.*}} : (tensor<i64>, tensor<i64>) -> tensor<i64>
+// ADAMW: %[[OFF1:.*]] = mpc.count_step %[[OFF]] : (tensor<i64>) -> tensor<i64>
 // ADAMW: ml_program.global_store @dropout.offset = %[[OFF1]]
-// ADAMW: return
+// ADAMW: return %{{.*}}, %{{.*}}, %[[NORM]], %[[INF]], %[[IDX]] :
 
 // SGD: ml_program.global private mutable @fc.w(
 // SGD: ml_program.global private @bn.scale(
@@ -123,7 +128,8 @@ module {
 // ADAMW-LABEL: func.func @main(
 // ADAMW: %[[W:.*]] = ml_program.global_load @w : tensor<4x3xf32>
 // ADAMW: %[[G:.*]] = mpc.cast %{{.*}} : (tensor<4x3xbf16>) -> tensor<4x3xf32>
-// ADAMW: mpc.adam_update %[[W]], %[[G]], {{.*}} -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
+// ADAMW: %[[U:.*]], %{{.*}}, %{{.*}}, %{{.*}} = mpc.unscale_and_check %[[G]], %{{.*}} {names = "w"}
+// ADAMW: mpc.adam_update %[[W]], %[[U]], {{.*}} -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
 // SGD-LABEL: func.func @main(
 // MOM-LABEL: func.func @main(
 module {

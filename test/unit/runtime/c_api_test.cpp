@@ -28,6 +28,11 @@ TEST(CApi, NullArgumentsAndMissingFiles) {
   int32_t n;
   EXPECT_EQ(mpc_plan_num_inputs(nullptr, &n), MPC_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(mpc_session_run(nullptr), MPC_ERROR_INVALID_ARGUMENT);
+  mpc_step_info info;
+  EXPECT_EQ(mpc_session_train_step_info(nullptr, &info), MPC_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(mpc_last_error(), "mpc_session_train_step_info"), nullptr);
+  EXPECT_EQ(mpc_session_accumulation_steps(nullptr, &n), MPC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(mpc_session_set_loss_scale_monitor(nullptr, 1.0f, 8, 100), MPC_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(mpc_plan_free(nullptr), MPC_OK);
   EXPECT_EQ(mpc_session_destroy(nullptr), MPC_OK);
   EXPECT_STREQ(mpc_status_name(MPC_ERROR_INVALID_PLAN), "MPC_ERROR_INVALID_PLAN");

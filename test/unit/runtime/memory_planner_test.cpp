@@ -114,6 +114,74 @@ TEST(MemoryPlanner, InPlaceReuseHappensOnlyWhenLegal) {
   expectNoLiveOverlap(w);
 }
 
+TEST(MemoryPlanner, PerOperandInPlaceForGradientOps) {
+  EXPECT_EQ(inPlaceOperandPairs("unscale_and_check", 4, 6), 3);
+  EXPECT_EQ(inPlaceOperandPairs("clip_grad_norm", 3, 2), 2);
+  EXPECT_EQ(inPlaceOperandPairs("accumulate_grad", 3, 1), 1);
+  EXPECT_EQ(inPlaceOperandPairs("adam_update", 6, 3), 0);
+  EXPECT_EQ(inPlaceOperandPairs("add", 2, 1), 0);
+
+  // g0 f32 dies at the unscale: u0 takes it. g1 is f16: u1 (f32) cannot.
+  // g2 is read again later: u2 cannot. g3 is passed twice: never donated.
+  // The clip's outputs take the unscaled gradients' buffers; the
+  // accumulation writes into its accumulator's.
+  PlanWriter w;
+  const DType f32 = DType::kF32;
+  int32_t x = w.addTensor("x", f32, {16}, Storage::kInput);
+  int32_t g0 = w.addTensor("g0", f32, {16}, Storage::kActivation);
+  int32_t g1 = w.addTensor("g1", DType::kF16, {16}, Storage::kActivation);
+  int32_t g2 = w.addTensor("g2", f32, {16}, Storage::kActivation);
+  int32_t g3 = w.addTensor("g3", f32, {4}, Storage::kActivation);
+  int32_t scale = w.addTensor("scale", f32, {}, Storage::kState);
+  int32_t u0 = w.addTensor("u0", f32, {16}, Storage::kActivation);
+  int32_t u1 = w.addTensor("u1", f32, {16}, Storage::kActivation);
+  int32_t u2 = w.addTensor("u2", f32, {16}, Storage::kActivation);
+  int32_t u3 = w.addTensor("u3", f32, {4}, Storage::kActivation);
+  int32_t u3b = w.addTensor("u3b", f32, {4}, Storage::kActivation);
+  int32_t found = w.addTensor("found_inf", f32, {}, Storage::kActivation);
+  int32_t index = w.addTensor("nonfinite_index", DType::kI64, {}, Storage::kActivation);
+  int32_t norm = w.addTensor("grad_norm", f32, {}, Storage::kActivation);
+  int32_t c0 = w.addTensor("c0", f32, {16}, Storage::kActivation);
+  int32_t c1 = w.addTensor("c1", f32, {16}, Storage::kActivation);
+  int32_t y = w.addTensor("y", f32, {16}, Storage::kActivation);
+  int32_t step = w.addTensor("micro_step", DType::kI64, {}, Storage::kState);
+  int32_t acc = w.addTensor("acc", f32, {16}, Storage::kActivation);
+  int32_t acc2 = w.addTensor("acc2", f32, {16}, Storage::kActivation);
+  w.addKernel("relu", {x}, {g0}, {}, "a");
+  w.addKernel("cast", {x}, {g1}, {}, "b");
+  w.addKernel("neg", {x}, {g2}, {}, "c");
+  w.addKernel("slice", {x}, {g3}, {}, "d");
+  w.addKernel("unscale_and_check", {g0, g1, g2, g3, g3, scale}, {u0, u1, u2, u3, u3b, found, index, norm}, {}, "unscale");
+  w.addKernel("clip_grad_norm", {u0, u1, norm}, {c0, c1}, {{"max_norm", 1.0}}, "clip");
+  w.addKernel("add", {c0, g2}, {y}, {}, "use_g2");
+  w.addKernel("exp", {x}, {acc}, {}, "acc0");
+  w.addKernel("accumulate_grad", {acc, c1, step}, {acc2}, {{"steps", int64_t(2)}}, "accumulate");
+  w.bindInput("x", x);
+  w.bindOutput("y", y);
+  w.bindOutput("acc2", acc2);
+  w.bindOutput("u2", u2);
+  w.bindOutput("u3", u3);
+  w.bindOutput("u3b", u3b);
+  w.bindOutput("found_inf", found);
+  w.bindOutput("nonfinite_index", index);
+  std::vector<uint8_t> bytes;
+  Status st = w.writeToBuffer(&bytes);
+  ASSERT_TRUE(st.isOk()) << st.message();
+  const MemoryPlan &mp = w.memoryPlan();
+  EXPECT_EQ(mp.aliasOf[u0], g0);
+  EXPECT_EQ(mp.aliasOf[u1], u1);   // dtype differs
+  EXPECT_EQ(mp.aliasOf[u2], u2);   // g2 still needed
+  EXPECT_EQ(mp.aliasOf[u3], u3);   // g3 passed twice
+  EXPECT_EQ(mp.aliasOf[u3b], u3b);
+  EXPECT_EQ(mp.aliasOf[c0], g0);   // through u0
+  EXPECT_EQ(mp.aliasOf[c1], u1);
+  EXPECT_EQ(mp.aliasOf[acc2], acc);
+  EXPECT_EQ(mp.aliasOf[found], found);
+  EXPECT_EQ(w.tensors()[c0].arenaOffset, w.tensors()[g0].arenaOffset);
+  EXPECT_EQ(w.tensors()[acc2].arenaOffset, w.tensors()[acc].arenaOffset);
+  expectNoLiveOverlap(w);
+}
+
 TEST(MemoryPlanner, OutputsMayBeInputsConstantsOrState) {
   PlanWriter w;
   float one = 1;

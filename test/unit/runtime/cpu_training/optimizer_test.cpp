@@ -259,5 +259,153 @@ TEST(OnnxAdam, MatchesOnnxReference) {
             2, k_adam);
 }
 
+// ---- Mixed precision extensions of sgd/momentum/adam: skip, working copy,
+// f16/bf16 parameters, lr_scale ----
+
+// One step of each torch-style op with or without skip / working, on a given
+// parameter dtype. Returns the outputs.
+struct OptRun {
+  Tensor param, s0, s1, working;
+};
+
+enum class Kind { kSgd, kMomentum, kAdam };
+const char *opName(Kind k) { return k == Kind::kSgd ? "sgd_update" : k == Kind::kMomentum ? "momentum_update" : "adam_update"; }
+
+std::vector<Attr> attrsOf(Kind k, double lrScale) {
+  std::vector<Attr> at = {attr("weight_decay", 0.01), attr("lr_scale", lrScale)};
+  if (k == Kind::kMomentum) at.push_back(attr("momentum", 0.9));
+  if (k == Kind::kAdam) at.push_back(attr("decoupled", int64_t(1)));
+  return at;
+}
+
+// Runs `steps` in-place steps from a fixed start; skip (unless -1) is passed as
+// the optional input, working (if not kInvalid) requested as the output.
+Status runOpt(Kind k, DType pt, DType gt, double lr, double lrScale, double skip, DType workingType, OptRun *r,
+              int steps = 3) {
+  r->param = randomTensor(pt, kShape, 301);
+  r->s0 = randomTensor(DType::kF32, kShape, 302, 0, 1);
+  r->s1 = randomTensor(DType::kF32, kShape, 303, 0, 1);
+  r->working = Tensor(workingType == DType::kInvalid ? DType::kF16 : workingType, kShape);
+  Tensor lrT = scalarF32(lr), skipT = scalarF32(skip);
+  for (int i = 0; i < steps; ++i) {
+    Tensor g = gradAt(gt, i), step = stepTensor(i + 1);
+    std::vector<Tensor *> in, out;
+    if (k == Kind::kSgd) in = {&r->param, &g, &lrT}, out = {&r->param};
+    if (k == Kind::kMomentum) in = {&r->param, &g, &r->s0, &step, &lrT}, out = {&r->param, &r->s0};
+    if (k == Kind::kAdam) in = {&r->param, &g, &r->s0, &r->s1, &step, &lrT}, out = {&r->param, &r->s0, &r->s1};
+    if (skip != -1.0) in.push_back(&skipT);  // -1: no skip input
+    if (workingType != DType::kInvalid) out.push_back(&r->working);
+    MPC_RETURN_IF_ERROR(runOp(opName(k), in, out, attrsOf(k, lrScale), false));
+  }
+  return Status::ok();
+}
+
+TEST(OptimizerMixedPrecision, SkipLeavesEveryStateBitIdentical) {
+  for (Kind k : {Kind::kSgd, Kind::kMomentum, Kind::kAdam})
+    for (DType pt : {DType::kF32, DType::kF16, DType::kBF16}) {
+      OptRun start, skipped;
+      ASSERT_KERNEL_OK(runOpt(k, pt, DType::kF32, 0.1, 1.0, 0, DType::kInvalid, &start, 0));
+      for (double skipValue : {1.0, -3.0, std::nan("")}) {
+        ASSERT_KERNEL_OK(runOpt(k, pt, DType::kF32, 0.1, 1.0, skipValue, DType::kBF16, &skipped));
+        EXPECT_EQ(skipped.param.bytes, start.param.bytes) << opName(k) << " " << dtypeName(pt);
+        EXPECT_EQ(skipped.s0.bytes, start.s0.bytes);
+        EXPECT_EQ(skipped.s1.bytes, start.s1.bytes);
+        for (int64_t i = 0; i < skipped.param.numel(); ++i)
+          ASSERT_EQ(skipped.working.get(i), static_cast<double>(bfloat16ToFloat(floatToBFloat16(
+                                                static_cast<float>(start.param.get(i))))));
+      }
+      // skip = 0 is an ordinary step.
+      OptRun plain, withZero;
+      ASSERT_KERNEL_OK(runOpt(k, pt, DType::kF32, 0.1, 1.0, -1, DType::kInvalid, &plain));
+      ASSERT_KERNEL_OK(runOpt(k, pt, DType::kF32, 0.1, 1.0, 0.0, DType::kInvalid, &withZero));
+      EXPECT_EQ(plain.param.bytes, withZero.param.bytes);
+      EXPECT_NE(plain.param.bytes, start.param.bytes);
+    }
+  // Out of place (outputs not aliasing): the skipped step copies.
+  Tensor param = randomTensor(DType::kF32, kShape, 1), g = gradAt(DType::kF32, 0), m = randomTensor(DType::kF32, kShape, 2),
+         v = randomTensor(DType::kF32, kShape, 3, 0, 1), step = stepTensor(0), lr = scalarF32(0.1), skip = scalarF32(1);
+  Tensor op(DType::kF32, kShape), om(DType::kF32, kShape), ov(DType::kF32, kShape), w(DType::kF16, kShape);
+  ASSERT_KERNEL_OK(runOp("adam_update", {&param, &g, &m, &v, &step, &lr, &skip}, {&op, &om, &ov, &w}));
+  EXPECT_EQ(std::vector<uint8_t>(op.bytes.begin(), op.bytes.end() - 1),
+            std::vector<uint8_t>(param.bytes.begin(), param.bytes.end() - 1));
+  EXPECT_EQ(om.values(), m.values());
+  EXPECT_EQ(ov.values(), v.values());
+}
+
+TEST(OptimizerMixedPrecision, WorkingCopyIsTheRoundedMaster) {
+  for (Kind k : {Kind::kSgd, Kind::kMomentum, Kind::kAdam})
+    for (DType wt : {DType::kF16, DType::kBF16}) {
+      OptRun plain, withWorking;
+      ASSERT_KERNEL_OK(runOpt(k, DType::kF32, DType::kBF16, 0.05, 1.0, -1, DType::kInvalid, &plain));
+      ASSERT_KERNEL_OK(runOpt(k, DType::kF32, DType::kBF16, 0.05, 1.0, 0, wt, &withWorking));
+      EXPECT_EQ(plain.param.bytes, withWorking.param.bytes) << opName(k);
+      for (int64_t i = 0; i < plain.param.numel(); ++i) {
+        const float master = static_cast<float>(plain.param.get(i));
+        const double want = wt == DType::kF16 ? halfToFloat(floatToHalf(master)) : bfloat16ToFloat(floatToBFloat16(master));
+        ASSERT_EQ(withWorking.working.get(i), want) << opName(k) << " " << i;
+      }
+    }
+}
+
+TEST(OptimizerMixedPrecision, LowPrecisionParametersComputeInFp32AndRoundOnce) {
+  // SGD on a bf16 / f16 parameter, checked exactly against the FP32 formula
+  // rounded once; momentum and Adam against the double torch reference.
+  for (DType pt : {DType::kF16, DType::kBF16}) {
+    Tensor param = randomTensor(pt, kShape, 401), g = gradAt(DType::kF32, 2), lr = scalarF32(0.25);
+    Tensor out(pt, kShape);
+    ASSERT_KERNEL_OK(runOp("sgd_update", {&param, &g, &lr}, {&out}, {attr("weight_decay", 0.5)}));
+    for (int64_t i = 0; i < param.numel(); ++i) {
+      const float p = static_cast<float>(param.get(i)), gv = static_cast<float>(g.get(i));
+      const float upd = p - 0.25f * (gv + 0.5f * p);
+      const double want = pt == DType::kF16 ? halfToFloat(floatToHalf(upd)) : bfloat16ToFloat(floatToBFloat16(upd));
+      ASSERT_EQ(out.get(i), want) << dtypeName(pt) << " " << i;
+    }
+
+    Tensor p2 = randomTensor(pt, kShape, 402), m(DType::kF32, kShape), v(DType::kF32, kShape);
+    std::memset(m.bytes.data(), 0, m.bytes.size());
+    std::memset(v.bytes.data(), 0, v.bytes.size());
+    TorchAdam ref;
+    ref.lr = 0.01;
+    std::vector<double> want = p2.values();
+    for (int k = 0; k < 2; ++k) {
+      Tensor gk = gradAt(DType::kF16, k), step = stepTensor(k), lr2 = scalarF32(0.01);
+      ASSERT_KERNEL_OK(runOp("adam_update", {&p2, &gk, &m, &v, &step, &lr2}, {&p2, &m, &v}, {}, false));
+      ref.step(want, gk.values());
+      for (size_t i = 0; i < want.size(); ++i) want[i] = p2.get(static_cast<int64_t>(i));  // the rounded param carries over
+    }
+    EXPECT_TRUE(allClose(m, ref.m, {2e-5, 2e-6}));
+    EXPECT_TRUE(allClose(v, ref.v, {2e-5, 2e-6}));
+  }
+}
+
+TEST(OptimizerMixedPrecision, LrScaleMultipliesTheLearningRate) {
+  for (Kind k : {Kind::kSgd, Kind::kMomentum, Kind::kAdam}) {
+    OptRun scaled, direct;
+    ASSERT_KERNEL_OK(runOpt(k, DType::kF32, DType::kF32, 0.5, 0.25, -1, DType::kInvalid, &scaled));
+    ASSERT_KERNEL_OK(runOpt(k, DType::kF32, DType::kF32, 0.125, 1.0, -1, DType::kInvalid, &direct));
+    EXPECT_EQ(scaled.param.bytes, direct.param.bytes) << opName(k);
+    EXPECT_EQ(scaled.s0.bytes, direct.s0.bytes);
+    EXPECT_EQ(scaled.s1.bytes, direct.s1.bytes);
+  }
+}
+
+TEST(OptimizerMixedPrecision, RejectsBadOperands) {
+  Tensor p(DType::kF32, {4}), g(DType::kF32, {4}), lr = scalarF32(0.1), skip = scalarF32(0), s = stepTensor(0);
+  Tensor skip64 = fromValues(DType::kF64, {}, {0}), w32(DType::kF32, {4}), w5(DType::kBF16, {5});
+  Tensor p16(DType::kF16, {4}), b16(DType::kF16, {4}), i32(DType::kI32, {4}), p64(DType::kF64, {4}), w16(DType::kF16, {4});
+  EXPECT_KERNEL_ERROR(checkOp("sgd_update", {&p, &g, &lr, &skip64}, {&p}), "skip");
+  EXPECT_KERNEL_ERROR(checkOp("sgd_update", {&p, &g, &lr, &skip}, {&p, &w32}), "working copy has dtype f32");
+  EXPECT_KERNEL_ERROR(checkOp("sgd_update", {&p, &g, &lr}, {&p, &w5}), "working copy");
+  EXPECT_KERNEL_ERROR(checkOp("sgd_update", {&p64, &p64, &lr}, {&p64, &w16}), "f64");
+  EXPECT_KERNEL_ERROR(checkOp("sgd_update", {&i32, &g, &lr}, {&i32}), "parameter has dtype i32");
+  EXPECT_KERNEL_ERROR(checkOp("momentum_update", {&p16, &g, &b16, &s, &lr}, {&p16, &b16}), "optimizer state");
+  EXPECT_KERNEL_ERROR(checkOp("sgd_update", {&p, &g, &lr, &skip, &skip}, {&p}), "inputs");
+  EXPECT_KERNEL_ERROR(checkOp("sgd_update", {&p, &g, &lr}, {&p, &w16, &w16}), "outputs");
+  EXPECT_KERNEL_ERROR(checkOp("sgd_update", {&p, &g, &lr}, {&p}, {attr("lr_scale", std::nan(""))}), "lr_scale");
+  EXPECT_TRUE(checkOp("momentum_update", {&p16, &g, &p, &s, &lr, &skip}, {&p16, &p, &w16}).isOk());
+  // The onnx_* ops keep their exact operand lists.
+  EXPECT_FALSE(checkOp("onnx_adagrad", {&lr, &s, &p16, &g, &p}, {&p16, &p}).isOk());
+}
+
 }  // namespace
 }  // namespace mpc::rt::test

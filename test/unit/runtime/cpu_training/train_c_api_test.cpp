@@ -5,6 +5,7 @@
 
 #include "mpc/runtime.h"
 #include "mpc/runtime.hpp"
+#include "loss_scaling_plan.h"
 #include "training_plan.h"
 #include "training_test_util.h"
 
@@ -162,6 +163,102 @@ TEST(TrainCppWrapper, TrainsAndCheckpoints) {
   }
   std::remove(ck.c_str());
   std::remove(planPath.c_str());
+}
+
+// ---- Loss scaling telemetry through the C API and the C++ wrapper ----
+
+std::string writeLossScalingPlan(const std::string &name, int64_t accumulate) {
+  const std::string path = "/tmp/mpc_train_c_api_" + std::to_string(::getpid()) + "_" + name;
+  PlanWriter w;
+  if (accumulate > 1) buildAccumulationPlan(w, accumulate);
+  else buildLossScalingPlan(w, 4.0f);
+  Status s = w.write(path);
+  EXPECT_TRUE(s.isOk()) << s.message();
+  return path;
+}
+
+void setScaledGrad(mpc_session *s, float g1) {
+  const float x[4] = {1, 2, 3, 4};
+  const uint16_t g[4] = {floatToHalf(4.0f), floatToHalf(g1), floatToHalf(0.0f), floatToHalf(0.0f)};
+  const int64_t d[1] = {4};
+  ASSERT_EQ(mpc_session_set_input(s, "x", MPC_DTYPE_F32, d, 1, x, sizeof x), MPC_OK) << mpc_last_error();
+  ASSERT_EQ(mpc_session_set_input(s, "g", MPC_DTYPE_F16, d, 1, g, sizeof g), MPC_OK) << mpc_last_error();
+}
+
+TEST(TrainCApi, StepInfoReportsLossScaleSkipsAndWarnings) {
+  ensureTrainingKernels();
+  const std::string path = writeLossScalingPlan("ls.mpcp", 1);
+  mpc_plan *plan = nullptr;
+  ASSERT_EQ(mpc_plan_load(path.c_str(), &plan), MPC_OK) << mpc_last_error();
+  mpc_session *s = nullptr;
+  ASSERT_EQ(mpc_session_create(plan, nullptr, &s), MPC_OK) << mpc_last_error();
+  mpc_plan_free(plan);
+  int32_t k = 0;
+  ASSERT_EQ(mpc_session_accumulation_steps(s, &k), MPC_OK);
+  EXPECT_EQ(k, 1);
+  EXPECT_EQ(mpc_session_set_loss_scale_monitor(s, -1.0f, 8, 100), MPC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(mpc_session_set_loss_scale_monitor(s, 1.0f, 8, 0), MPC_ERROR_INVALID_ARGUMENT);
+  ASSERT_EQ(mpc_session_set_loss_scale_monitor(s, 0.0f, 2, 10), MPC_OK);  // warn at the 2nd skip
+  EXPECT_EQ(mpc_session_train_step_info(s, nullptr), MPC_ERROR_INVALID_ARGUMENT);
+
+  mpc_step_info info;
+  setScaledGrad(s, 8.0f);
+  ASSERT_EQ(mpc_session_train_step_info(s, &info), MPC_OK) << mpc_last_error();
+  EXPECT_EQ(info.step_complete, 1);
+  EXPECT_EQ(info.micro_batches, 1);
+  EXPECT_EQ(info.loss, 10.0f);
+  EXPECT_EQ(info.has_loss_scale, 1);
+  EXPECT_EQ(info.loss_scale, 4.0f);
+  EXPECT_EQ(info.skipped, 0);
+  EXPECT_FLOAT_EQ(info.grad_norm, std::sqrt(5.0f));
+  EXPECT_EQ(info.nonfinite_tensor, nullptr);
+  EXPECT_EQ(info.warning, nullptr);
+
+  setScaledGrad(s, INFINITY);
+  ASSERT_EQ(mpc_session_train_step_info(s, &info), MPC_OK) << mpc_last_error();
+  EXPECT_EQ(info.skipped, 1);
+  ASSERT_NE(info.nonfinite_tensor, nullptr);
+  EXPECT_STREQ(info.nonfinite_tensor, "W");
+  EXPECT_EQ(info.warning, nullptr);
+  ASSERT_EQ(mpc_session_train_step_info(s, &info), MPC_OK) << mpc_last_error();
+  EXPECT_EQ(info.skipped, 1);
+  EXPECT_EQ(info.loss_scale, 2.0f);
+  ASSERT_NE(info.warning, nullptr);
+  EXPECT_NE(std::string(info.warning).find("'W'"), std::string::npos) << info.warning;
+  ASSERT_EQ(mpc_session_train_step_info(s, &info), MPC_OK);
+  EXPECT_EQ(info.warning, nullptr);  // once per episode
+  mpc_session_destroy(s);
+  std::remove(path.c_str());
+}
+
+TEST(TrainCApi, StepInfoWithGradientAccumulation) {
+  ensureTrainingKernels();
+  const std::string path = writeLossScalingPlan("accum.mpcp", 2);
+  mpc::Plan plan(path);
+  mpc::Session session(plan);
+  EXPECT_EQ(session.accumulationSteps(), 2);
+  const int64_t d[1] = {4};
+  for (int step = 0; step < 2; ++step)
+    for (int m = 0; m < 2; ++m) {
+      const float g[4] = {1.0f + m, 2, 3, 4};
+      ASSERT_EQ(mpc_session_set_input(session.handle(), "g", MPC_DTYPE_F32, d, 1, g, sizeof g), MPC_OK);
+      mpc::StepInfo info = session.trainStepInfo();
+      EXPECT_EQ(info.stepComplete, m == 1);
+      EXPECT_EQ(info.microBatches, m + 1);
+      if (info.stepComplete) {
+        EXPECT_EQ(info.loss, 10.5f);  // mean of 10 and 11
+        EXPECT_FALSE(info.hasLossScale);
+        EXPECT_TRUE(std::isnan(info.lossScale));
+        EXPECT_FALSE(info.skipped);
+        EXPECT_EQ(info.nonfiniteTensor, "");
+        EXPECT_EQ(info.warning, "");
+      } else {
+        EXPECT_TRUE(std::isnan(info.loss));
+      }
+    }
+  EXPECT_EQ(session.readState<int64_t>("optimizer.step")[0], 2);
+  EXPECT_THROW(session.setLossScaleMonitor(1.0f, -1, 10), mpc::Error);
+  std::remove(path.c_str());
 }
 
 }  // namespace
