@@ -3,6 +3,8 @@
 #include <mutex>
 
 #include "cpu/register.h"
+#include "cuda/context.h"
+#include "cuda/register.h"
 
 namespace mpc::rt {
 
@@ -10,12 +12,16 @@ void registerBuiltinKernels() {
   static std::once_flag once;
   std::call_once(once, [] {
     registerCpuKernels(KernelRegistry::global());
+    // After the CPU kernels: CUDA entries reuse their load-time checks.
+    cuda::registerCudaKernels(KernelRegistry::global());
   });
 }
 
 bool isDeviceAvailable(Device device) {
   if (device == Device::kCPU) return true;
-  return false;  // the CUDA backend is not part of this build yet
+  // Compiled in and a device present (0 without a driver: never an abort).
+  if (device == Device::kCUDA) return cuda::isCompiledIn() && cuda::deviceCount() > 0;
+  return false;
 }
 
 }  // namespace mpc::rt

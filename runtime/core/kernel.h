@@ -84,6 +84,7 @@ struct KernelCall {
   void *stream = nullptr;       // CUDA backend: cudaStream_t
   void *workspace = nullptr;    // backend scratch (e.g. cuBLASLt workspace)
   size_t workspaceBytes = 0;
+  void *context = nullptr;      // CUDA backend: the session's cuda::Context (cuda/context.h)
 };
 
 // Kernels return Status::ok() or an error that names call.location.

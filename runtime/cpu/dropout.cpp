@@ -1,6 +1,7 @@
 // dropout (training mode): (x, offset?) -> (y, mask).
 //
-// Random stream (the CUDA backend must reproduce it bit for bit):
+// Random stream (core/philox.h, shared with the CUDA backend, which draws the
+// same bits):
 //   Philox4x32-10 (Salmon et al., Random123), key = {seed & 0xffffffff, seed >> 32};
 //   element i draws stream index j = offset * numel + i (mod 2^64), where the
 //   optional operand `offset` is an i64 scalar (0 when absent; a training
@@ -13,39 +14,17 @@
 //   ratio == 1 drops everything (y = 0).
 #include "cpu/dropout.h"
 
+#include "core/philox.h"
 #include "cpu/cpu_common.h"
 #include "cpu/register.h"
 
 namespace mpc::rt::cpu {
 
 void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
-  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
-  uint32_t c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3];
-  uint32_t k0 = key[0], k1 = key[1];
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = static_cast<uint64_t>(kM0) * c0;
-    const uint64_t p1 = static_cast<uint64_t>(kM1) * c2;
-    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
-    c0 = hi1 ^ c1 ^ k0;
-    c1 = lo1;
-    c2 = hi0 ^ c3 ^ k1;
-    c3 = lo0;
-    k0 += kW0;
-    k1 += kW1;
-  }
-  out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
+  philox::block4x32_10(counter, key, out);
 }
 
-float dropoutUniform(uint64_t seed, int64_t index) {
-  const uint64_t block = static_cast<uint64_t>(index) / 4;
-  const uint32_t counter[4] = {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), 0, 0};
-  const uint32_t key[2] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
-  uint32_t r[4];
-  philox4x32_10(counter, key, r);
-  return static_cast<float>(r[index % 4] >> 8) * (1.0f / 16777216.0f);
-}
+float dropoutUniform(uint64_t seed, int64_t index) { return philox::uniformAt(seed, static_cast<uint64_t>(index)); }
 
 namespace {
 
@@ -87,15 +66,11 @@ Status dropout(const KernelCall &call) {
     T *y = call.outputs[0].as<T>();
     parallelFor(call.pool, call.inputs[0].numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
       uint32_t r[4];
-      const uint32_t key[2] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(static_cast<uint64_t>(seed) >> 32)};
       for (int64_t i = b; i < e; ++i) {
         const uint64_t j = base + static_cast<uint64_t>(i);  // stream index
-        if (i == b || j % 4 == 0) { // one Philox block serves 4 consecutive stream indices
-          const uint64_t block = j / 4;
-          const uint32_t counter[4] = {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), 0, 0};
-          philox4x32_10(counter, key, r);
-        }
-        const float u = static_cast<float>(r[j % 4] >> 8) * (1.0f / 16777216.0f);
+        // One Philox block serves 4 consecutive stream indices.
+        if (i == b || j % 4 == 0) philox::streamBlock(static_cast<uint64_t>(seed), j / 4, r);
+        const float u = philox::wordToUniform(r[j % 4]);
         const bool keep = ratio < 1.0f && u >= ratio;
         mask[i] = keep;
         y[i] = Elem<T>::store(keep ? Elem<T>::load(x[i]) * scale : A(0));

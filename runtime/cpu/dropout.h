@@ -1,5 +1,6 @@
-// The dropout random stream, exposed for tests and for the CUDA backend's
-// reference checks. See dropout.cpp for the exact definition.
+// The dropout random stream, exposed for tests. The code itself is
+// core/philox.h, shared with the CUDA backend; see dropout.cpp for the
+// definition of the stream.
 #pragma once
 
 #include <cstdint>

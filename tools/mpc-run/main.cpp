@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "core/npy.h"
@@ -37,10 +38,15 @@ const char *kUsage =
     "  --inputs DIR            read every graph input NAME from DIR/NAME.npy\n"
     "  --output-dir DIR        write every graph output to DIR/NAME.npy\n"
     "                          (characters other than [A-Za-z0-9._-] become '_')\n"
-    "  --device=cpu|cuda       device to run on (default cpu)\n"
+    "  --device=cpu|cuda       device to run on (default cpu); cuda needs a build with\n"
+    "                          the CUDA backend and a GPU (docs/cuda.md)\n"
+    "  --tf32                  cuda: FP32 GEMMs may use TF32 tensor cores\n"
+    "  --no-cuda-graphs        cuda: launch every kernel on each run (no CUDA graph)\n"
     "  --threads N             CPU threads (default: all hardware threads)\n"
     "  --repeat N              run N times and print min/median/mean time (default 1)\n"
     "  --verify-data           also verify the checksum of the plan's data section\n"
+    "  --max-memory BYTES      refuse a plan whose arenas need more (suffix K, M or G;\n"
+    "                          default: the physical memory)\n"
     "  --help                  show this help\n";
 
 struct Options {
@@ -49,9 +55,12 @@ struct Options {
   std::string inputsDir;
   std::string outputDir;
   Device device = Device::kCPU;
+  bool tf32 = false;
+  bool cudaGraphs = true;
   int threads = 0;
   int repeat = 1;
   bool verifyData = false;
+  uint64_t maxMemory = 0;  // 0: the physical memory
   bool help = false;
   mpc::run::TrainOptions train;
 };
@@ -72,6 +81,31 @@ int parsePositive(const std::string &flag, const std::string &value, int minimum
   if (value.empty() || *end != '\0' || errno != 0 || v < minimum || v > 1000000)
     die(flag + " expects an integer >= " + std::to_string(minimum) + ", got '" + value + "'");
   return static_cast<int>(v);
+}
+
+// A byte count with an optional K/M/G suffix (powers of 1024).
+uint64_t parseBytes(const std::string &flag, const std::string &value) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+  uint64_t scale = 1;
+  if (end && *end) {
+    switch (*end) {
+    case 'K': case 'k': scale = uint64_t{1} << 10; break;
+    case 'M': case 'm': scale = uint64_t{1} << 20; break;
+    case 'G': case 'g': scale = uint64_t{1} << 30; break;
+    default: scale = 0;
+    }
+    if (end[1] != '\0') scale = 0;
+  }
+  if (value.empty() || value[0] == '-' || errno != 0 || scale == 0 || v == 0 || v > UINT64_MAX / scale)
+    die(flag + " expects a positive byte count (suffix K, M or G allowed), got '" + value + "'");
+  return v * scale;
+}
+
+uint64_t physicalMemory() {
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  return pages > 0 && pageSize > 0 ? uint64_t(pages) * uint64_t(pageSize) : uint64_t{16} << 30;
 }
 
 Options parseArgs(int argc, char **argv) {
@@ -110,12 +144,18 @@ Options parseArgs(int argc, char **argv) {
       if (v == "cpu") o.device = Device::kCPU;
       else if (v == "cuda") o.device = Device::kCUDA;
       else die("--device expects cpu or cuda, got '" + v + "'");
+    } else if (arg == "--tf32") {
+      o.tf32 = true;
+    } else if (arg == "--no-cuda-graphs") {
+      o.cudaGraphs = false;
     } else if (arg == "--threads") {
       o.threads = parsePositive("--threads", takeValue(), 1);
     } else if (arg == "--repeat") {
       o.repeat = parsePositive("--repeat", takeValue(), 1);
     } else if (arg == "--verify-data") {
       o.verifyData = true;
+    } else if (arg == "--max-memory") {
+      o.maxMemory = parseBytes("--max-memory", takeValue());
     } else if (mpc::run::parseTrainFlag(arg, takeValue, &o.train, die)) {
       // a training option
     } else if (arg.rfind("-", 0) == 0 && arg.size() > 1) {
@@ -214,9 +254,18 @@ int main(int argc, char **argv) {
   LoadOptions lo;
   lo.verifyData = o.verifyData;
   check(Plan::load(o.plan, lo, &plan));
+  // Refuse, rather than be killed allocating, arenas the machine cannot hold.
+  const uint64_t cap = o.maxMemory ? o.maxMemory : physicalMemory();
+  const uint64_t act = plan->activationArenaBytes(), state = plan->stateArenaBytes();
+  if (act > cap || state > cap - act)
+    die("plan needs " + std::to_string(act) + " bytes of activation arena and " + std::to_string(state) +
+        " bytes of state, more than --max-memory (" + std::to_string(cap) + " bytes" +
+        (o.maxMemory ? "" : ", the physical memory") + ")");
   SessionOptions so;
   so.device = o.device;
   so.numThreads = o.threads;
+  so.allowTF32 = o.tf32;
+  so.cudaGraphs = o.cudaGraphs;
   std::unique_ptr<Session> session;
   check(Session::create(plan, so, &session));
   if (o.train.train) {
