@@ -43,8 +43,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mpcrt import Runtime  # noqa: E402
-from train_numpy import (AdamW, mlp_model, mlp_reference, train_to,  # noqa: E402
-                         transformer_model)
+from train_numpy import (AdamW, mixing_batches, mlp_model, mlp_reference,  # noqa: E402
+                         task_models, teacher_batches, train_to)
 
 F = TensorProto.FLOAT
 
@@ -374,21 +374,9 @@ def check_schedule(rt, mpc_opt, work):
 
 def check_convergence(rt, mpc_opt, work):
     rng = np.random.default_rng(7)
-    B, Fe, H, C = 64, 32, 64, 10
-    teacher = np.random.default_rng(3).standard_normal((Fe, C))
-    mlp_data = []
-    for _ in range(8):
-        x = rng.standard_normal((B, Fe)).astype(np.float32)
-        mlp_data.append({"x": x, "labels": (x @ teacher).argmax(1).astype(np.int64)})
-    Bt, T, D, heads, FF = 4, 8, 32, 4, 64
-    mix = (np.random.default_rng(5).standard_normal((D, D)) / np.sqrt(D)).astype(np.float32)
-    blk_data = []
-    for _ in range(8):
-        x = rng.standard_normal((Bt, T, D)).astype(np.float32)
-        noise = 0.3 * rng.standard_normal((Bt, T, D)).astype(np.float32)
-        blk_data.append({"x": x, "target": x @ mix + noise})
-    tasks = (("mlp", mlp_model(B, Fe, H, C, seed=4)[0], mlp_data, 300),
-             ("transformer", transformer_model(Bt, T, D, heads, FF, seed=6)[0], blk_data, 600))
+    mlp_task, blk_task = task_models()
+    tasks = (("mlp", mlp_task, teacher_batches(rng, 8), 300),
+             ("transformer", blk_task, mixing_batches(rng, 8, sigma=0.3), 600))
     for name, model, data, steps in tasks:
         finals = {}
         for label, flags in (("fp32", ()),

@@ -36,7 +36,7 @@ import onnx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mpcrt import Runtime  # noqa: E402
-from train_numpy import mlp_model, train_to, transformer_model  # noqa: E402
+from train_numpy import mixing_batches, task_models, teacher_batches, train_to  # noqa: E402
 
 BOUND = 0.03
 
@@ -70,29 +70,17 @@ def main():
     mpc_opt, mpc_run, lib = sys.argv[1:]
     rt = Runtime(lib)
     rng = np.random.default_rng(7)
-    B, Fe, H, C = 64, 32, 64, 10
-    teacher = np.random.default_rng(3).standard_normal((Fe, C))
-    mlp_data = []
-    for _ in range(8):
-        x = rng.standard_normal((B, Fe)).astype(np.float32)
-        mlp_data.append({"x": x, "labels": (x @ teacher).argmax(1).astype(np.int64)})
-    Bt, T, D, heads, FF = 4, 8, 32, 4, 64
-    mix = (np.random.default_rng(5).standard_normal((D, D)) / np.sqrt(D)).astype(np.float32)
+    mlp_data = teacher_batches(rng, 8)
     # A fresh batch every step: the block learns the map and cannot memorise
     # the noise, so the final loss measures training, not how finely each
     # format can fit 8 fixed batches.
     def block_batches(sigma, seed):
-        r = np.random.default_rng(seed)
-        out = []
-        for _ in range(600):
-            x = r.standard_normal((Bt, T, D)).astype(np.float32)
-            noise = sigma * r.standard_normal((Bt, T, D)).astype(np.float32)
-            out.append({"x": x, "target": x @ mix + noise})
-        return out
+        return mixing_batches(np.random.default_rng(seed), 600, sigma)
     blk_data = block_batches(1.0, 11)
-    tasks = (("mlp", mlp_model(B, Fe, H, C, seed=4)[0], mlp_data, 300,
+    mlp_task, blk_task = task_models()
+    tasks = (("mlp", mlp_task, mlp_data, 300,
               {"fc1": "fp8", "fc2": "N = 10"}),
-             ("transformer", transformer_model(Bt, T, D, heads, FF, seed=6)[0], blk_data, 600,
+             ("transformer", blk_task, blk_data, 600,
               {"q": "fp8", "k": "fp8", "v": "fp8", "proj": "fp8", "fc1": "fp8", "fc2": "fp8",
                "scores": "Linear-style", "attend": "Linear-style"}))
     fp8 = ("--autocast=bf16", "--fp8=hybrid", "--fp8-min-gemm-size=0")

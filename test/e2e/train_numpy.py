@@ -18,9 +18,10 @@ accumulated rounding.
 Then convergence on synthetic tasks with AdamW: the MLP learns a 10-class
 problem labelled by a random linear teacher (loss below 0.25 within 300
 steps; it starts near ln 10), the transformer block regresses a fixed random
-linear map of its input plus noise (MSE below 0.15 within 600 steps). Each task also runs
-compiled with --autocast=bf16 (the CPU backend emulates BF16 bit for bit): its
-final loss must be within 2% of the FP32 run's.
+linear map of its input plus noise (MSE below 0.15 within 600 steps), with the
+learning rate decaying linearly from 0.01 to 0. Each task also runs compiled
+with --autocast=bf16 (the CPU backend emulates BF16 bit for bit): its final
+loss must be within 2% of the FP32 run's.
 
 usage: train_numpy.py MPC_OPT LIBMPCRT [--steps 20]
 """
@@ -210,6 +211,44 @@ def transformer_reference(p, x, target, heads):
 
 
 # ---------------------------------------------------------------------------
+# Synthetic tasks (shared with loss_scaling.py and train_fp8.py)
+
+TASK_MLP = dict(batch=64, features=32, hidden=64, classes=10)
+TASK_BLOCK = dict(batch=4, seq=8, width=32, heads=4, ff=64)
+
+
+def teacher_batches(rng, count):
+    """MLP classification: points labelled by a fixed random linear teacher."""
+    B, Fe, C = TASK_MLP["batch"], TASK_MLP["features"], TASK_MLP["classes"]
+    teacher = np.random.default_rng(3).standard_normal((Fe, C))
+    out = []
+    for _ in range(count):
+        x = rng.standard_normal((B, Fe)).astype(np.float32)
+        out.append({"x": x, "labels": (x @ teacher).argmax(1).astype(np.int64)})
+    return out
+
+
+def mixing_batches(rng, count, sigma):
+    """Transformer-block regression: a fixed random linear map of the input
+    plus Gaussian noise of standard deviation `sigma`."""
+    Bt, T, D = TASK_BLOCK["batch"], TASK_BLOCK["seq"], TASK_BLOCK["width"]
+    mix = (np.random.default_rng(5).standard_normal((D, D)) / np.sqrt(D)).astype(np.float32)
+    out = []
+    for _ in range(count):
+        x = rng.standard_normal((Bt, T, D)).astype(np.float32)
+        noise = sigma * rng.standard_normal((Bt, T, D)).astype(np.float32)
+        out.append({"x": x, "target": x @ mix + noise})
+    return out
+
+
+def task_models():
+    """The two models the synthetic tasks train."""
+    m, b = TASK_MLP, TASK_BLOCK
+    return (mlp_model(m["batch"], m["features"], m["hidden"], m["classes"], seed=4)[0],
+            transformer_model(b["batch"], b["seq"], b["width"], b["heads"], b["ff"], seed=6)[0])
+
+
+# ---------------------------------------------------------------------------
 # Optimizers (torch.optim semantics)
 
 
@@ -331,28 +370,20 @@ def main():
         # 0.3, which it can only partly memorise). Without noise the loss heads
         # to 0, where what is left is BF16's rounding floor (2^-8 relative),
         # not convergence: the 2% bound would then measure arithmetic, not
-        # training.
-        B, Fe, H, C = 64, 32, 64, 10
-        teacher = np.random.default_rng(3).standard_normal((Fe, C))
-        mlp_data = []
-        for _ in range(8):
-            x = rng.standard_normal((B, Fe)).astype(np.float32)
-            mlp_data.append({"x": x, "labels": (x @ teacher).argmax(1).astype(np.int64)})
-        Bt, T, D, heads, FF = 4, 8, 32, 4, 64
-        mix = (np.random.default_rng(5).standard_normal((D, D)) / np.sqrt(D)).astype(np.float32)
-        blk_data = []
-        for _ in range(8):
-            x = rng.standard_normal((Bt, T, D)).astype(np.float32)
-            noise = 0.3 * rng.standard_normal((Bt, T, D)).astype(np.float32)
-            blk_data.append({"x": x, "target": x @ mix + noise})
-        tasks = (("mlp", mlp_model(B, Fe, H, C, seed=4)[0], mlp_data, 300, 0.25),
-                 ("transformer", transformer_model(Bt, T, D, heads, FF, seed=6)[0], blk_data, 600, 0.15))
+        # training. The learning rate decays linearly to 0: at a constant
+        # 0.01 the block's loss swings by tens of percent between passes, and
+        # the bound would measure where each trajectory happened to be.
+        mlp_data = teacher_batches(rng, 8)
+        blk_data = mixing_batches(rng, 8, sigma=0.3)
+        mlp_task, blk_task = task_models()
+        tasks = (("mlp", mlp_task, mlp_data, 300, 0.25),
+                 ("transformer", blk_task, blk_data, 600, 0.15))
         for name, model, data, steps, target_loss in tasks:
             finals = {}
             for label, extra in (("fp32", ()), ("bf16", ("--autocast=bf16",))):
                 plan = compile_step(a.mpc_opt, model, work, f"{name}_task_{label}", "adamw,lr=0.01",
                                     extra)
-                losses = train_to(rt, plan, data, steps)
+                losses = train_to(rt, plan, data, steps, decay_from=0.01)
                 finals[label] = float(np.mean(losses[-len(data):]))  # one pass over the data
                 first = next((i for i, l in enumerate(losses) if l < target_loss), None)
                 print(f"ok   {name} synthetic task {label}: loss {losses[0]:.4f} -> "
