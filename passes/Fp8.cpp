@@ -61,6 +61,30 @@ struct GemmShape {
   int64_t m = 0, n = 0, k = 0;
 };
 
+/// A MatMul or Gemm as `alpha * op(x) op(w) + beta * c`, with a MatMul's
+/// batched input flattened to M x K (built before `op` by `b`).
+struct GemmOperands {
+  Value x, w, c;
+  bool transA = false, transB = false;
+  float alpha = 1.0f, beta = 1.0f;
+};
+
+GemmOperands gemmOperands(OpBuilder &b, Operation *op, const GemmShape &shape) {
+  GemmOperands g{op->getOperand(0), op->getOperand(1), Value()};
+  if (auto gemm = dyn_cast<GemmOp>(op)) {
+    g.transA = gemm.getTransA();
+    g.transB = gemm.getTransB();
+    g.alpha = gemm.getAlpha().convertToFloat();
+    g.beta = gemm.getBeta().convertToFloat();
+    g.c = gemm.getC();
+  } else if (rankedOf(g.x).getRank() != 2) {
+    g.x = ReshapeOp::create(b, op->getLoc(),
+                            RankedTensorType::get({shape.m, shape.k}, rankedOf(g.x).getElementType()),
+                            g.x);
+  }
+  return g;
+}
+
 struct Fp8Pass : impl::Fp8Base<Fp8Pass> {
   using Fp8Base::Fp8Base;
 
@@ -133,20 +157,7 @@ struct Fp8Pass : impl::Fp8Base<Fp8Pass> {
     auto transpose = [&](Value v) -> Value {
       return TransposeOp::create(b, loc, v, ArrayRef<int64_t>{1, 0});
     };
-    Value x = op->getOperand(0), w = op->getOperand(1), c;
-    bool transA = false, transB = false;
-    float alpha = 1.0f, beta = 1.0f;
-    if (auto g = dyn_cast<GemmOp>(op)) {
-      transA = g.getTransA();
-      transB = g.getTransB();
-      alpha = g.getAlpha().convertToFloat();
-      beta = g.getBeta().convertToFloat();
-      c = g.getC();
-    } else if (rankedOf(x).getRank() != 2) {
-      x = ReshapeOp::create(b, loc, RankedTensorType::get({shape.m, shape.k},
-                                                         rankedOf(x).getElementType()),
-                            x);
-    }
+    auto [x, w, c, transA, transB, alpha, beta] = gemmOperands(b, op, shape);
     Value a = transA ? transpose(x) : x;
     Value bw = transB ? w : transpose(w);
     Type ye = rankedOf(op->getResult(0)).getElementType();
@@ -220,20 +231,7 @@ struct Fp8Pass : impl::Fp8Base<Fp8Pass> {
       return TransposeOp::create(b, loc, v, ArrayRef<int64_t>{1, 0});
     };
 
-    Value x = op->getOperand(0), w = op->getOperand(1), c;
-    bool transA = false, transB = false;
-    float alpha = 1.0f, beta = 1.0f;
-    if (auto g = dyn_cast<GemmOp>(op)) {
-      transA = g.getTransA();
-      transB = g.getTransB();
-      alpha = g.getAlpha().convertToFloat();
-      beta = g.getBeta().convertToFloat();
-      c = g.getC();
-    } else if (rankedOf(x).getRank() != 2) {
-      x = ReshapeOp::create(b, loc, RankedTensorType::get({shape.m, shape.k},
-                                                         rankedOf(x).getElementType()),
-                            x);
-    }
+    auto [x, w, c, transA, transB, alpha, beta] = gemmOperands(b, op, shape);
     if (delayed)
       for (StringRef role : {"input", "weight", "grad_output"})
         if (failed(createState(op, symbols, func, (prefix + ".fp8." + role).str())))
