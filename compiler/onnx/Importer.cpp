@@ -581,6 +581,9 @@ LogicalResult Importer::importNode(const onnx::NodeProto &proto, int64_t index) 
   if (auto s = since.find(proto.op_type()); s != since.end() && opset < s->second)
     return nodeError(n, "op type '" + proto.op_type() + "' is not in opset " + Twine(opset) +
                             " (it was added in opset " + Twine(s->second) + ")");
+  // Every supported op has an output; handlers may rely on output(0).
+  if (proto.output_size() == 0)
+    return nodeError(n, "has no outputs");
   for (const auto &a : proto.attribute())
     if (!a.ref_attr_name().empty())
       return nodeError(n, "attribute references (function bodies) are not supported");
@@ -2137,8 +2140,10 @@ bool parseInputShape(StringRef spec, ImportOptions &options, std::string &error)
 OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
                                      const ImportOptions &options, std::string &error) {
   onnx::ModelProto model;
-  if (!loadModelProto(path, model, error))
+  if (!loadModelProto(path, model, error)) {
+    error = oneLineMessage(error);
     return nullptr;
+  }
   context.loadDialect<MpcDialect, func::FuncDialect, ml_program::MLProgramDialect>();
   // ONNX Gradient nodes are resolved by the autodiff: its rules must be there.
   DialectRegistry gradients;
@@ -2146,7 +2151,9 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   context.appendDialectRegistry(gradients);
   std::string dir = llvm::sys::path::parent_path(path).str();
   Importer importer(context, options, dir.empty() ? "." : dir);
-  return importer.run(model, error);
+  OwningOpRef<ModuleOp> module = importer.run(model, error);
+  if (!module) error = oneLineMessage(error);
+  return module;
 }
 
 } // namespace mpc

@@ -1,6 +1,7 @@
 //===- ModelLoader.cpp - reading ONNX files and tensor data ---------------===//
 
 #include "compiler/onnx/ModelLoader.h"
+#include "compiler/onnx/TextParser.h"
 
 #include <climits>
 #include <fstream>
@@ -12,7 +13,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "onnx/defs/parser.h"
 
 namespace mpc {
 
@@ -237,6 +237,25 @@ bool readTensorBytes(const onnx::TensorProto &t, llvm::StringRef modelDir, int64
   return bytesFromTypedFields(t, count, bytes, error);
 }
 
+std::string oneLineMessage(llvm::StringRef message) {
+  std::string out;
+  out.reserve(message.size());
+  for (char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += "0123456789abcdef"[u >> 4];
+      out += "0123456789abcdef"[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool loadModelProto(llvm::StringRef path, onnx::ModelProto &model, std::string &error) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/true);
@@ -251,19 +270,11 @@ bool loadModelProto(llvm::StringRef path, onnx::ModelProto &model, std::string &
     return false;
   }
   if (text) {
-    onnx::OnnxParser parser(data.data());
-    auto status = parser.Parse(model);
-    if (!status.IsOK()) {
-      // libonnx spreads the message over several lines; errors are one line.
-      llvm::SmallVector<llvm::StringRef> lines;
-      llvm::StringRef(status.ErrorMessage()).split(lines, '\n', -1, /*KeepEmpty=*/false);
-      std::string message;
-      for (llvm::StringRef line : lines)
-        message += (message.empty() ? "" : " ") + line.trim().str();
-      error = "cannot parse ONNX text '" + path.str() + "': " + message;
-      return false;
-    }
-    return true;
+    std::string message;
+    if (parseOnnxText(data.data(), model, message))
+      return true;
+    error = "cannot parse ONNX text '" + path.str() + "': " + message;
+    return false;
   }
   if (data.size() > static_cast<size_t>(INT_MAX)) {
     error = "'" + path.str() + "' is larger than 2 GiB: store large weights as external data";

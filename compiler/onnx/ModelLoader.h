@@ -14,6 +14,10 @@ namespace mpc {
 /// Reads `.onnxtxt` (ONNX text syntax) or binary protobuf into `model`.
 bool loadModelProto(llvm::StringRef path, onnx::ModelProto &model, std::string &error);
 
+/// `message` with control characters escaped (\n, \t, \xNN): importer errors
+/// are one line even when a node or tensor name in them is not.
+std::string oneLineMessage(llvm::StringRef message);
+
 /// ONNX element type code -> name ("FLOAT", "BFLOAT16", ...) for messages.
 std::string onnxTypeName(int32_t elemType);
 
