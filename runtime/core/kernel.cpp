@@ -80,9 +80,14 @@ void KernelRegistry::add(KernelEntry entry) {
 
 const KernelEntry *KernelRegistry::lookup(std::string_view op, Device device,
                                           const std::vector<DType> &dtypes) const {
-  const KernelEntry *wildcard = nullptr;
+  const KernelEntry *wildcard = nullptr, *variadic = nullptr;
   for (const KernelEntry &e : entries_) {
-    if (e.op != op || e.device != device || e.dtypes.size() != dtypes.size()) continue;
+    if (e.op != op || e.device != device) continue;
+    if (e.variadic) {
+      if (!variadic) variadic = &e;
+      continue;
+    }
+    if (e.dtypes.size() != dtypes.size()) continue;
     bool exact = true, matches = true;
     for (size_t i = 0; i < dtypes.size(); ++i) {
       if (e.dtypes[i] == dtypes[i]) continue;
@@ -95,7 +100,7 @@ const KernelEntry *KernelRegistry::lookup(std::string_view op, Device device,
     if (exact) return &e;
     if (matches && !wildcard) wildcard = &e;
   }
-  return wildcard;
+  return wildcard ? wildcard : variadic;
 }
 
 }  // namespace mpc::rt

@@ -103,6 +103,10 @@ struct KernelEntry {
   std::vector<DType> dtypes;
   KernelFn fn;
   KernelCheckFn check = nullptr;
+  // A variadic entry (op over any number of tensors, e.g. one per gradient)
+  // matches every operand count and dtype; `dtypes` is empty and `check`
+  // validates the operands.
+  bool variadic = false;
 };
 
 // The registry. Backends register their kernels through static registrars
@@ -111,7 +115,8 @@ class KernelRegistry {
 public:
   static KernelRegistry &global();
   void add(KernelEntry entry);
-  // Exact dtype match first, then wildcard entries. Null when none.
+  // Exact dtype match first, then wildcard entries, then a variadic entry.
+  // Null when none.
   const KernelEntry *lookup(std::string_view op, Device device, const std::vector<DType> &dtypes) const;
   const std::vector<KernelEntry> &entries() const { return entries_; }
 

@@ -118,4 +118,14 @@ void addKernel(KernelRegistry &reg, const char *op, std::vector<DType> dtypes, K
   reg.add(std::move(e));
 }
 
+void addVariadicKernel(KernelRegistry &reg, const char *op, KernelFn fn, KernelCheckFn check) {
+  KernelEntry e;
+  e.op = op;
+  e.device = Device::kCPU;
+  e.fn = fn;
+  e.check = check;
+  e.variadic = true;
+  reg.add(std::move(e));
+}
+
 } // namespace mpc::rt::cpu

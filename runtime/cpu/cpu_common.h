@@ -122,5 +122,8 @@ inline constexpr int64_t kElementwiseGrain = 1 << 15;
 // Registration helpers.
 void addKernel(KernelRegistry &reg, const char *op, std::vector<DType> dtypes, KernelFn fn,
                KernelCheckFn check = nullptr);
+// An op over any number of operands of any dtype (KernelEntry::variadic);
+// `check` validates them at load time.
+void addVariadicKernel(KernelRegistry &reg, const char *op, KernelFn fn, KernelCheckFn check);
 
 } // namespace mpc::rt::cpu

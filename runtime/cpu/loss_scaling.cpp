@@ -26,10 +26,6 @@
 namespace mpc::rt::cpu {
 namespace {
 
-// Grad-tensor counts registered for the variadic ops (the registry matches
-// operand counts exactly).
-constexpr int kMaxGradTensors = 1024;
-
 Status checkScalarOf(const KernelCall &call, const TensorView &t, DType want, const char *what) {
   MPC_RETURN_IF_ERROR(checkDType(call, t, want, what));
   if (t.numel() != 1) return kernelError(call, std::string(what) + " must be a scalar, got shape " + shapeString(t));
@@ -386,10 +382,8 @@ Status lossScaleUpdate(const KernelCall &call) {
 
 void registerLossScalingKernels(KernelRegistry &reg) {
   const DType any = DType::kInvalid;
-  for (int n = 1; n <= kMaxGradTensors; ++n) {
-    addKernel(reg, "unscale_and_check", std::vector<DType>(2 * n + 4, any), unscaleAndCheck, checkUnscale);
-    addKernel(reg, "clip_grad_norm", std::vector<DType>(2 * n + 1, any), clipGradNorm, checkClip);
-  }
+  addVariadicKernel(reg, "unscale_and_check", unscaleAndCheck, checkUnscale);
+  addVariadicKernel(reg, "clip_grad_norm", clipGradNorm, checkClip);
   addKernel(reg, "accumulate_grad", {any, any, any, any}, accumulateGrad, checkAccumulate);
   addKernel(reg, "accumulation_skip", {any, any}, accumulationSkip, checkAccumulationSkip);
   addKernel(reg, "count_step", {any, any}, countStep, checkCountStep);

@@ -11,11 +11,24 @@ void addKernel(KernelRegistry &reg, const char *op, std::vector<DType> dtypes, K
   e.device = Device::kCUDA;
   // The CPU kernel's check validates shapes, dtypes and attributes; they mean
   // the same on every device. Without a CPU twin the op has no check.
-  // (Looked up only when needed: the variadic ops register ~1000 arities.)
   const KernelEntry *cpu = check ? nullptr : reg.lookup(op, Device::kCPU, dtypes);
   e.check = check ? check : cpu ? cpu->check : nullptr;
   e.dtypes = std::move(dtypes);
   e.fn = fn;
+  reg.add(std::move(e));
+}
+
+void addVariadicKernel(KernelRegistry &reg, const char *op, KernelFn fn) {
+  KernelCheckFn check = nullptr;
+  for (const KernelEntry &cpu : reg.entries())
+    if (cpu.variadic && cpu.device == Device::kCPU && cpu.op == op) check = cpu.check;
+  if (!check) return;
+  KernelEntry e;
+  e.op = op;
+  e.device = Device::kCUDA;
+  e.fn = fn;
+  e.check = check;
+  e.variadic = true;
   reg.add(std::move(e));
 }
 

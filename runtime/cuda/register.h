@@ -18,6 +18,9 @@ void registerCudaKernels(KernelRegistry &reg);
 // the same on every device), so the CPU kernels must be registered first.
 void addKernel(KernelRegistry &reg, const char *op, std::vector<DType> dtypes, KernelFn fn,
                KernelCheckFn check = nullptr);
+// A variadic CUDA kernel (KernelEntry::variadic), checked by the CPU's
+// variadic twin's check; nothing is registered when the CPU has no such twin.
+void addVariadicKernel(KernelRegistry &reg, const char *op, KernelFn fn);
 
 void registerElementwiseKernels(KernelRegistry &reg);
 void registerMovementKernels(KernelRegistry &reg);

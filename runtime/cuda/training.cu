@@ -468,19 +468,8 @@ template <bool kLog> Status softmaxGradKernel(const KernelCall &call) {
 void registerTrainingKernels(KernelRegistry &reg) {
   using namespace training;
   const DType any = DType::kInvalid;
-  // The variadic ops: the CPU registers every arity up to 1024 gradients with
-  // wildcard dtypes and one check; take that check once.
-  const int kMaxGradTensors = 1024;
-  // (Copy the check functions: adding entries may reallocate the registry.)
-  const KernelEntry *unscaleCpu = reg.lookup("unscale_and_check", Device::kCPU, std::vector<DType>(6, any));
-  const KernelEntry *clipCpu = reg.lookup("clip_grad_norm", Device::kCPU, std::vector<DType>(3, any));
-  const KernelCheckFn unscaleCheck = unscaleCpu ? unscaleCpu->check : nullptr;
-  const KernelCheckFn clipCheck = clipCpu ? clipCpu->check : nullptr;
-  if (unscaleCheck && clipCheck)
-    for (int n = 1; n <= kMaxGradTensors; ++n) {
-      addKernel(reg, "unscale_and_check", std::vector<DType>(2 * n + 4, any), unscaleAndCheck, unscaleCheck);
-      addKernel(reg, "clip_grad_norm", std::vector<DType>(2 * n + 1, any), clipGradNorm, clipCheck);
-    }
+  addVariadicKernel(reg, "unscale_and_check", unscaleAndCheck);
+  addVariadicKernel(reg, "clip_grad_norm", clipGradNorm);
   addKernel(reg, "accumulate_grad", {any, any, any, any}, accumulateGrad);
   addKernel(reg, "accumulation_skip", {any, any}, accumulationSkip);
   addKernel(reg, "count_step", {any, any}, countStep);

@@ -206,6 +206,38 @@ TEST(UnscaleAndCheck, RejectsBadOperands) {
                   .isOk());
 }
 
+// The variadic ops take any number of gradients (a model with thousands of
+// parameters has thousands), and the check ties the output count to the input
+// count.
+TEST(UnscaleAndCheck, TakesAnyNumberOfGradients) {
+  const int n = 3000;
+  std::vector<Tensor> grads;
+  for (int i = 0; i < n; ++i) grads.push_back(randomTensor(i % 2 ? DType::kF16 : DType::kF32, {3}, 100 + i));
+  grads[2500].set(1, std::nan(""));
+  std::vector<Tensor *> ptrs;
+  for (Tensor &g : grads) ptrs.push_back(&g);
+  UnscaleOut out;
+  ASSERT_KERNEL_OK(runUnscale(ptrs, 8.0f, &out));
+  expectMatches(out, unscaleRef(ptrs, 8.0f));
+  EXPECT_EQ(i64At(out.index), 2500);
+
+  grads[2500].set(1, 0.5);
+  std::vector<Tensor> clipped;
+  for (const Tensor &g : grads) clipped.emplace_back(DType::kF32, g.dims);
+  std::vector<Tensor *> f32Grads, outs;
+  for (Tensor &u : out.u) f32Grads.push_back(&u);
+  for (Tensor &c : clipped) outs.push_back(&c);
+  Tensor norm = scalarF32(4.0);
+  f32Grads.push_back(&norm);
+  ASSERT_KERNEL_OK(runOp("clip_grad_norm", f32Grads, outs, {attr("max_norm", 1.0)}));
+  const float coef = 1.0f / (4.0f + 1e-6f);
+  EXPECT_EQ(bitsOf(f32At(clipped[2999], 2)), bitsOf(f32At(out.u[2999], 2) * coef));
+
+  // One output too few: named, not a lookup failure or an out-of-bounds write.
+  outs.pop_back();
+  EXPECT_KERNEL_ERROR(checkOp("clip_grad_norm", f32Grads, outs, {attr("max_norm", 1.0)}), "output");
+}
+
 TEST(ClipGradNorm, ScalesByMaxNormOverNormPlusEpsilon) {
   Tensor g0 = randomTensor(DType::kF32, {40000}, 20), g1 = randomTensor(DType::kF32, {2, 3}, 21);
   for (double norm : {10.0, 1.0, 0.999999, 0.5, 3.7e30}) {
