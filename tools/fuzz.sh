@@ -8,7 +8,7 @@
 # mpc-opt/mpc-run from MPC_TOOLS_DIR, default build/bin, when present) and
 # fuzzes with -timeout=10 -rss_limit_mb=2048 at nice 19. The growing corpus
 # stays in build-fuzz/corpus/TARGET. Every crash, timeout, OOM or leak input
-# is copied to test/bad-inputs/regressions/TARGET/, where the bad-input test
+# is moved to test/bad-inputs/regressions/TARGET/, where the bad-input test
 # replays it through the CLIs from then on. Exit status: libFuzzer's.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,17 +49,26 @@ DICT=()
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_odr_violation=0:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# The budget above is wall time; report the CPU time the fuzzer really got
+# (children's user+sys from `times`, before and after the run).
+# `times` must run in this shell, not in a command substitution's subshell.
+CPU_LOG="$ARTIFACTS/.times"
+child_cpu_seconds() { tail -1 "$CPU_LOG" | tr 'ms' '  ' | awk '{print $1*60 + $2 + $3*60 + $4}'; }
+times > "$CPU_LOG"; cpu_before=$(child_cpu_seconds)
 rc=0
 nice -n 19 "$BUILD/bin/mpc_fuzz_$TARGET" "$CORPUS" "$SEEDS/$TARGET" "${DICT[@]}" \
   -max_total_time="$SECONDS_BUDGET" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$ARTIFACTS/" "$@" || rc=$?
+times > "$CPU_LOG"
+awk -v a="$cpu_before" -v b="$(child_cpu_seconds)" -v t="$TARGET" \
+  'BEGIN { printf "fuzz.sh: %s used %.1f CPU-minutes\n", t, (b - a) / 60 }'
 
 # Keep every finding as a regression input.
 REG="$ROOT/test/bad-inputs/regressions/$TARGET"
 shopt -s nullglob
 for f in "$ARTIFACTS"/crash-* "$ARTIFACTS"/timeout-* "$ARTIFACTS"/oom-* "$ARTIFACTS"/leak-* "$ARTIFACTS"/slow-unit-*; do
   mkdir -p "$REG"
-  cp -n "$f" "$REG/"
-  echo "fuzz.sh: kept $(basename "$f") in ${REG#$ROOT/}"
+  mv -n "$f" "$REG/"
+  echo "fuzz.sh: moved $(basename "$f") to ${REG#$ROOT/}"
 done
 exit $rc
