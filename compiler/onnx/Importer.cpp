@@ -123,6 +123,8 @@ private:
   int64_t normaliseAxis(Node &n, int64_t axis, int64_t rank, bool &ok);
   RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
   LogicalResult requireInputs(Node &n, unsigned min, unsigned max);
+  // Variadic ops (Sum, Concat, ...): one or more inputs, none of them empty.
+  LogicalResult requireAllInputs(Node &n);
 
   // Handlers (one per ONNX op type, or per family).
   template <typename OpTy> LogicalResult unary(Node &n, SmallVectorImpl<Value> &out);
@@ -245,6 +247,16 @@ LogicalResult Importer::requireInputs(Node &n, unsigned min, unsigned max) {
   return success();
 }
 
+LogicalResult Importer::requireAllInputs(Node &n) {
+  if (n.proto.input_size() == 0)
+    return nodeError(n, "expects at least 1 input, got 0");
+  for (int i = 0; i < n.proto.input_size(); ++i)
+    if (n.proto.input(i).empty())
+      return nodeError(n, "input #" + Twine(i) + " is empty (every input of " +
+                              n.proto.op_type() + " is required)");
+  return success();
+}
+
 int64_t Importer::normaliseAxis(Node &n, int64_t axis, int64_t rank, bool &ok) {
   if (axis < -rank || axis >= rank) {
     ok = false;
@@ -265,6 +277,13 @@ FailureOr<Operation *> Importer::build(Node &n, ValueRange operands,
       diag = d.str();
     return success();
   });
+  // An ONNX input left empty reaches a handler as a null value, and handlers
+  // drop the optional ones; a null operand here is a required input that was
+  // empty. Refuse it rather than let type inference dereference it.
+  for (auto [i, v] : llvm::enumerate(operands))
+    if (!v)
+      return nodeError(n, "operand #" + Twine(i) + " of '" + OpTy::getOperationName() +
+                              "' comes from an empty input");
   OperationState state(n.loc, OpTy::getOperationName());
   state.addOperands(operands);
   state.addAttributes(attrs);
@@ -777,7 +796,7 @@ LogicalResult Importer::binary(Node &n, SmallVectorImpl<Value> &out) {
 
 template <typename OpTy>
 LogicalResult Importer::variadic(Node &n, SmallVectorImpl<Value> &out) {
-  if (failed(requireInputs(n, 1, n.proto.input_size())))
+  if (failed(requireAllInputs(n)))
     return failure();
   Value acc = n.input(0);
   for (unsigned i = 1; i < n.inputs.size(); ++i) {
@@ -1252,7 +1271,7 @@ LogicalResult Importer::importTranspose(Node &n, SmallVectorImpl<Value> &out) {
 }
 
 LogicalResult Importer::importConcat(Node &n, SmallVectorImpl<Value> &out) {
-  if (failed(requireInputs(n, 1, n.proto.input_size())))
+  if (failed(requireAllInputs(n)))
     return failure();
   if (!n.has("axis"))
     return nodeError(n, "attribute 'axis' is required");

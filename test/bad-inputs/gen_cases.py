@@ -105,6 +105,8 @@ def gen_onnx():
     save("graph_output_type.onnx", model([h.make_node("Relu", ["x"], ["y"], name="r1")],
                                          [vi("x", [2])], [vi("y", [2], T.INT64)]))
     save("graph_no_output.onnx", model([h.make_node("Relu", ["x"], ["y"], name="r1")], [vi("x", [2])], []))
+    save("node_empty_input.onnx", model([h.make_node("Concat", ["x", "", "x"], ["y"], name="cat0", axis=0)],
+                                        [vi("x", [2])], [vi("y", [4])]))
     save("node_no_output.onnx", model([h.make_node("Shape", ["x"], [], name="shape0"),
                                        h.make_node("Relu", ["x"], ["y"], name="r1")],
                                       [vi("x", [2])], [vi("y", [2])]))
