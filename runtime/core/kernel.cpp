@@ -78,6 +78,16 @@ void KernelRegistry::add(KernelEntry entry) {
   entries_.push_back(std::move(entry));
 }
 
+void KernelRegistry::addVariadic(std::string op, Device device, KernelFn fn, KernelCheckFn check) {
+  KernelEntry e;
+  e.op = std::move(op);
+  e.device = device;
+  e.fn = fn;
+  e.check = check;
+  e.variadic = true;
+  add(std::move(e));
+}
+
 const KernelEntry *KernelRegistry::lookup(std::string_view op, Device device,
                                           const std::vector<DType> &dtypes) const {
   const KernelEntry *wildcard = nullptr, *variadic = nullptr;

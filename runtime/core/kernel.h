@@ -115,6 +115,8 @@ class KernelRegistry {
 public:
   static KernelRegistry &global();
   void add(KernelEntry entry);
+  // Adds a variadic entry (KernelEntry::variadic).
+  void addVariadic(std::string op, Device device, KernelFn fn, KernelCheckFn check);
   // Exact dtype match first, then wildcard entries, then a variadic entry.
   // Null when none.
   const KernelEntry *lookup(std::string_view op, Device device, const std::vector<DType> &dtypes) const;

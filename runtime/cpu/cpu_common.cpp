@@ -119,13 +119,7 @@ void addKernel(KernelRegistry &reg, const char *op, std::vector<DType> dtypes, K
 }
 
 void addVariadicKernel(KernelRegistry &reg, const char *op, KernelFn fn, KernelCheckFn check) {
-  KernelEntry e;
-  e.op = op;
-  e.device = Device::kCPU;
-  e.fn = fn;
-  e.check = check;
-  e.variadic = true;
-  reg.add(std::move(e));
+  reg.addVariadic(op, Device::kCPU, fn, check);
 }
 
 } // namespace mpc::rt::cpu

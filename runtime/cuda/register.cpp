@@ -22,14 +22,7 @@ void addVariadicKernel(KernelRegistry &reg, const char *op, KernelFn fn) {
   KernelCheckFn check = nullptr;
   for (const KernelEntry &cpu : reg.entries())
     if (cpu.variadic && cpu.device == Device::kCPU && cpu.op == op) check = cpu.check;
-  if (!check) return;
-  KernelEntry e;
-  e.op = op;
-  e.device = Device::kCUDA;
-  e.fn = fn;
-  e.check = check;
-  e.variadic = true;
-  reg.add(std::move(e));
+  if (check) reg.addVariadic(op, Device::kCUDA, fn, check);
 }
 
 void registerCudaKernels(KernelRegistry &reg) {
