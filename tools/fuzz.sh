@@ -47,6 +47,9 @@ mkdir -p "$CORPUS" "$ARTIFACTS"
 DICT=()
 [[ -f "$ROOT/test/fuzz/dict/$TARGET.dict" ]] && DICT=(-dict="$ROOT/test/fuzz/dict/$TARGET.dict")
 
+# The importer and checkpoint targets write each input to a scratch file:
+# keep it in memory (on disk the checkpoint target was I/O bound, 8x slower).
+if [[ -z "${TMPDIR:-}" && -d /dev/shm && -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_odr_violation=0:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # The budget above is wall time; report the CPU time the fuzzer really got
