@@ -36,6 +36,19 @@ std::vector<float> outputOf(const Session &s, const char *name) {
 }
 
 // Runs without a GPU: the failure is a clear error, never an abort.
+// One single-threaded CPU session and one CUDA session of `plan`.
+::testing::AssertionResult createCpuAndCuda(const std::shared_ptr<const Plan> &plan, std::unique_ptr<Session> *cpu,
+                                            std::unique_ptr<Session> *gpu) {
+  SessionOptions co, go;
+  co.numThreads = 1;
+  go.device = Device::kCUDA;
+  for (auto [opts, out] : {std::pair{&co, cpu}, std::pair{&go, gpu}}) {
+    Status st = Session::create(plan, *opts, out);
+    if (!st.isOk()) return ::testing::AssertionFailure() << st.message();
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(CudaSession, UnavailableDeviceIsAClearError) {
   if (isDeviceAvailable(Device::kCUDA)) GTEST_SKIP() << "a CUDA device is present: " << cuda::deviceDescription();
   EXPECT_EQ(cuda::deviceCount(), 0);
@@ -67,12 +80,8 @@ TEST(CudaSession, MatchesCpuAcrossGraphReplays) {
   MPC_REQUIRE_CUDA();
   auto plan = samplePlan();
   std::unique_ptr<Session> cpu, gpu;
-  SessionOptions co, go;
-  co.numThreads = 1;
-  go.device = Device::kCUDA;
-  ASSERT_TRUE(Session::create(plan, co, &cpu).isOk());
-  Status st = Session::create(plan, go, &gpu);
-  ASSERT_TRUE(st.isOk()) << st.message();
+  ASSERT_TRUE(createCpuAndCuda(plan, &cpu, &gpu));
+  Status st;
   const int64_t dims[2] = {2, 3};
   for (int run = 0; run < 4; ++run) {  // eager, capture, replay, replay
     std::vector<float> x(6);
@@ -163,12 +172,8 @@ TEST(CudaSession, LossScalingStepsMatchCpu) {
   auto plan = planOf(w);
   ASSERT_TRUE(plan);
   std::unique_ptr<Session> cpu, gpu;
-  SessionOptions co, go;
-  co.numThreads = 1;
-  go.device = Device::kCUDA;
-  ASSERT_TRUE(Session::create(plan, co, &cpu).isOk());
-  Status st = Session::create(plan, go, &gpu);
-  ASSERT_TRUE(st.isOk()) << st.message();
+  ASSERT_TRUE(createCpuAndCuda(plan, &cpu, &gpu));
+  Status st;
   const int64_t d[1] = {4};
   for (int run = 0; run < 6; ++run) {  // eager, capture, then replays
     const std::vector<float> x = {1, 2, 3, 4.5f + run};
@@ -209,12 +214,8 @@ TEST(CudaSession, AccumulationStepsMatchCpu) {
   auto plan = planOf(w);
   ASSERT_TRUE(plan);
   std::unique_ptr<Session> cpu, gpu;
-  SessionOptions co, go;
-  co.numThreads = 1;
-  go.device = Device::kCUDA;
-  ASSERT_TRUE(Session::create(plan, co, &cpu).isOk());
-  Status st = Session::create(plan, go, &gpu);
-  ASSERT_TRUE(st.isOk()) << st.message();
+  ASSERT_TRUE(createCpuAndCuda(plan, &cpu, &gpu));
+  Status st;
   const int64_t d[1] = {4};
   for (int run = 0; run < 7; ++run) {
     const std::vector<float> g = {0.5f * run, -1.0f, 0.25f, 2.0f - run};
